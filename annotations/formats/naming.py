@@ -1,0 +1,103 @@
+"""File names inside the zip: the renaming rule of FORMATS.md §3, applied once for every format."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+FORBIDDEN = set('/\\:*?"<>|')
+FORMULA_STARTS = ("=", "+", "-", "@")
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RenameRules:
+    """Which format-specific triggers apply on top of the ones every format has."""
+
+    whitespace: bool = False  # YOLO Keras PyTorch: one line per image, space separated
+    formula_start: bool = False  # CSV formats: file name cells never need the formula prefix
+    voc_stem: bool = False  # Pascal VOC: ImageSets lists cannot carry '#' or edge whitespace
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """('photo.v2', '.jpg') for 'photo.v2.jpg'; a name without a dot has an empty extension."""
+    dot = name.rfind(".")
+    if dot <= 0:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc"
+
+
+def _is_offending(ch: str, rules: RenameRules) -> bool:
+    return ch in FORBIDDEN or _is_control(ch) or (rules.whitespace and ch.isspace())
+
+
+def needs_rename(name: str, rules: RenameRules) -> bool:
+    if any(_is_offending(ch, rules) for ch in name):
+        return True
+    if rules.formula_start and name.startswith(FORMULA_STARTS):
+        return True
+    stem, _ = split_name(name)
+    if rules.voc_stem and (stem.startswith("#") or stem != stem.strip()):
+        return True
+    return False
+
+
+def clean_stem(stem: str, rules: RenameRules) -> str:
+    chars = ["_" if _is_offending(ch, rules) else ch for ch in stem]
+    if chars and chars[0] in (*FORMULA_STARTS, "#"):
+        chars[0] = "_"
+    for index in range(len(chars)):  # leading whitespace
+        if not chars[index].isspace():
+            break
+        chars[index] = "_"
+    for index in range(len(chars) - 1, -1, -1):  # trailing whitespace
+        if not chars[index].isspace():
+            break
+        chars[index] = "_"
+    return "".join(chars) or "_"
+
+
+@dataclass
+class SetNamer:
+    """Names the images of one set in write order, remembering stems already used."""
+
+    rules: RenameRules
+    used_stems: set[str] = field(default_factory=set)
+    renamed: list[dict[str, str]] = field(default_factory=list)
+
+    def name(self, original: str, image_id: int | None) -> str:
+        stem, ext = split_name(original)
+        if needs_rename(original, self.rules) or stem.casefold() in self.used_stems:
+            clean_ext = "".join("_" if _is_offending(ch, self.rules) else ch for ch in ext)
+            new = f"{clean_stem(stem, self.rules)}__{image_id}{clean_ext}"
+            self.renamed.append({"from": original, "to": new})
+            stem = split_name(new)[0]
+            original = new
+        self.used_stems.add(stem.casefold())
+        return original
+
+
+def slugify(name: str) -> str:
+    """Lowercase ASCII letters, digits and hyphens; 'dataset' if nothing is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _SLUG_DROP.sub("-", ascii_name.lower()).strip("-")
+    return slug or "dataset"
+
+
+def clean_label(name: str) -> str:
+    """Trim and NFC-normalise a label; refuse names class files cannot carry (FORMATS.md §1)."""
+    cleaned = unicodedata.normalize("NFC", name.strip())
+    if not cleaned:
+        raise ValueError("a label name cannot be empty")
+    if any(_is_control(ch) for ch in cleaned):
+        raise ValueError(f"label {cleaned!r} contains a control character")
+    if ":" in cleaned:
+        raise ValueError(f"label {cleaned!r} contains ':', which class files cannot carry")
+    if cleaned.startswith("#"):
+        raise ValueError(f"label {cleaned!r} starts with '#', which class files read as a comment")
+    return cleaned

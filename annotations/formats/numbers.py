@@ -1,0 +1,40 @@
+"""Number formatting shared by every writer (FORMATS.md §1).
+
+Normalized values: 6 decimals; absolute values: 2 decimals; both in their shortest form and never
+in exponent notation (`5e-05` breaks several readers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def shortest(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_normalized(value: float) -> str:
+    return shortest(value, 6)
+
+
+def format_absolute(value: float) -> str:
+    return shortest(value, 2)
+
+
+def formatter(normalized: bool) -> Callable[[float], str]:
+    return format_normalized if normalized else format_absolute
+
+
+def fixed6(value: float) -> str:
+    """YOLO Darknet's exact `%.6f` form."""
+    text = f"{value:.6f}"
+    return "0.000000" if text == "-0.000000" else text
+
+
+def round_value(value: float, normalized: bool) -> float | int:
+    """The value a JSON writer should emit: rounded, and an int when it is whole."""
+    rounded = round(value, 6 if normalized else 2)
+    return int(rounded) if rounded == int(rounded) else rounded

@@ -1,0 +1,255 @@
+"""The export pipeline, once for every format: order, split, family, clamp, normalise, rename,
+count, then hand each set to the format's writer and lay out the zip (FORMATS.md §1–3).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from . import geometry, jsonio, numbers
+from .naming import SetNamer, slugify
+from .records import Annotation, ImageRecord, Keypoint, Label, Skeleton
+from .registry import get_format
+from .spec import ExportRoot, ExportSet, FormatSpec
+from .zipout import ZipOut
+
+SET_NAMES = ("train", "test")
+FAMILY_KINDS = {
+    "boxes": ("box", "polygon", "mask", "keypoints"),
+    "polygons": ("box", "polygon", "mask"),
+    "classification": ("tag",),
+    "keypoints": ("keypoints",),
+}
+LEFT_OUT_REASONS = {"classification": "no class"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    normalized: bool = False
+    shuffle: bool = False
+    seed: int = 0
+    split_ratio: float = 0.0
+    include_images: bool = True
+
+
+def test_count(n: int, ratio: float) -> int:
+    return min(n, max(0, math.floor(ratio * n + 0.5)))
+
+
+def order_and_split(ids: list[int], options: ExportOptions) -> dict[str, list[int]]:
+    """Image ids (in upload order) to {"train": [...], "test": [...]} in write order."""
+    ordered = list(ids)
+    if options.shuffle:
+        random.Random(options.seed).shuffle(ordered)
+    n_test = test_count(len(ordered), options.split_ratio)
+    return {"train": ordered[: len(ordered) - n_test], "test": ordered[len(ordered) - n_test:]}
+
+
+def family_annotations(annotations: list[Annotation], family: str) -> list[Annotation]:
+    kinds = FAMILY_KINDS[family]
+    return [a for a in annotations if a.kind in kinds]
+
+
+def prepare_image(image: ImageRecord, family: str, normalized: bool) -> ImageRecord:
+    """The image with only its family's annotations, clamped, with pixel areas, normalised."""
+    width, height = image.width, image.height
+    prepared = [_prepare(a, family, width, height, normalized)
+                for a in family_annotations(image.annotations, family)]
+    return replace(image, annotations=[a for a in prepared if a is not None])
+
+
+def _prepare(a: Annotation, family: str, width: int, height: int,
+             normalized: bool) -> Annotation | None:
+    if a.kind == "tag":
+        return Annotation(label=a.label, kind="tag")
+    box = geometry.tight_box(a)
+    if box is None and a.kind != "keypoints":
+        return None
+    box = geometry.clamp_box(box, width, height) if box is not None else None
+    sx, sy = (1.0 / width, 1.0 / height) if normalized else (1.0, 1.0)
+    scaled_box = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy) if box else None
+    if family == "boxes":
+        return Annotation(label=a.label, kind="box", box=scaled_box, area=geometry.box_area(box))
+    polygon = None
+    if a.polygon:
+        polygon = [[_clamp_scale(v, i, width, height, sx, sy) for i, v in enumerate(ring)]
+                   for ring in a.polygon]
+    keypoints = None
+    if a.keypoints is not None:
+        keypoints = [_prepare_point(p, width, height, sx, sy) for p in a.keypoints]
+    area = geometry.box_area(box) if box else 0.0
+    if family == "polygons" and a.kind == "polygon":
+        area = geometry.polygon_area([[_clamp_scale(v, i, width, height, 1, 1)
+                                       for i, v in enumerate(r)] for r in a.polygon or []])
+    elif family == "polygons" and a.kind == "mask" and a.mask is not None:
+        from .rle import area as rle_area
+
+        area = float(rle_area(a.mask))
+    return Annotation(label=a.label, kind=a.kind, box=scaled_box, polygon=polygon, mask=a.mask,
+                      keypoints=keypoints, area=area)
+
+
+def _clamp_scale(value: float, index: int, width: int, height: int, sx: float, sy: float) -> float:
+    if index % 2 == 0:
+        return geometry.clamp(value, 0, width) * sx
+    return geometry.clamp(value, 0, height) * sy
+
+
+def _prepare_point(p: Keypoint, width: int, height: int, sx: float, sy: float) -> Keypoint:
+    if p.visibility <= 0:
+        return Keypoint(0.0, 0.0, 0)
+    return Keypoint(geometry.clamp(p.x, 0, width) * sx, geometry.clamp(p.y, 0, height) * sy,
+                    p.visibility)
+
+
+@dataclass
+class ExportRequest:
+    format_id: str
+    dataset_id: int
+    dataset_name: str
+    created_at: datetime
+    options: ExportOptions
+    labels: list[Label]
+    skeletons: list[Skeleton]
+    sets: dict[str, Iterable[ImageRecord]]  # "train"/"test" -> images in write order
+    total_images: int
+    nexus_version: str = "0.1.0"
+
+
+@dataclass
+class ExportSummary:
+    top_folder: str
+    sets: dict[str, dict[str, int]] = field(default_factory=dict)
+    left_out: list[dict[str, str]] = field(default_factory=list)
+    renamed: list[dict[str, str]] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def top_folder_name(dataset_name: str, format_id: str, created_at: datetime) -> str:
+    stamp = created_at.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{slugify(dataset_name)}-{format_id}-{stamp}"
+
+
+def export_zip(request: ExportRequest, target: str, *,
+               image_loader: Callable[[Any], IO[bytes]], progress: Progress | None = None,
+               work_dir: str | None = None) -> ExportSummary:
+    """Write the whole export zip to `target`; on any error nothing is left in the work folder."""
+    module = get_format(request.format_id)
+    spec: FormatSpec = module.SPEC
+    options = request.options
+    if spec.embeds_images:
+        options = replace(options, include_images=True)
+    summary = ExportSummary(top_folder_name(request.dataset_name, spec.id, request.created_at))
+    top = summary.top_folder + "/"
+    writes_image_members = options.include_images and not spec.embeds_images
+    total = request.total_images * (2 if writes_image_members else 1)
+    ticker = _Ticker(progress, total)
+    out = ZipOut(target, image_loader=image_loader, work_dir=work_dir)
+    try:
+        for set_name in SET_NAMES:
+            _write_set(module, spec, request, options, set_name, top, out, summary, ticker)
+        if hasattr(module, "write_root"):
+            module.write_root(ExportRoot(top, request.labels, list(summary.sets),
+                                         options.normalized), out)
+        if spec.ships_skeletons:
+            out.add_bytes(top + "skeletons.json", skeletons_json(request.skeletons))
+        summary.manifest = _manifest(request, spec, options, summary)
+        out.add_bytes(top + "manifest.json",
+                      jsonio.dumps(summary.manifest, numbers.format_normalized, indent=2) + "\n")
+        out.close(on_member=lambda path, kind: ticker.tick() if kind == "image" else None)
+    except BaseException:
+        out.discard()
+        raise
+    ticker.finish()
+    return summary
+
+
+def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: ExportOptions,
+               set_name: str, top: str, out: ZipOut, summary: ExportSummary,
+               ticker: _Ticker) -> None:
+    counts = {"images": 0, "annotations": 0}
+    namer = SetNamer(spec.rename)
+    reason = LEFT_OUT_REASONS.get(spec.family, "no annotations")
+
+    def images() -> Iterator[ImageRecord]:
+        for image in request.sets.get(set_name, ()):
+            ticker.tick()
+            prepared = prepare_image(image, spec.family, options.normalized)
+            if spec.skips_empty and not prepared.annotations:
+                summary.left_out.append({"file": image.file_name, "reason": reason})
+                continue
+            prepared.file_name = namer.name(image.file_name, image.id)
+            counts["images"] += 1
+            counts["annotations"] += len(prepared.annotations)
+            yield prepared
+
+    stream = images()
+    first = next(stream, None)
+    if first is None:
+        return
+    export_set = ExportSet(name=set_name, folder=f"{top}{set_name}/", labels=request.labels,
+                           skeletons=request.skeletons, normalized=options.normalized,
+                           include_images=options.include_images, images=_chain(first, stream))
+    module.write_set(export_set, out)
+    for _ in stream:  # a writer that stops early still counts every image (and ticks progress)
+        pass
+    summary.sets[set_name] = counts
+    summary.renamed.extend(namer.renamed)
+
+
+def _chain(first: ImageRecord, rest: Iterator[ImageRecord]) -> Iterator[ImageRecord]:
+    yield first
+    yield from rest
+
+
+def _manifest(request: ExportRequest, spec: FormatSpec, options: ExportOptions,
+              summary: ExportSummary) -> dict[str, Any]:
+    return {
+        "nexus_version": request.nexus_version,
+        "format": spec.id,
+        "created_at": request.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dataset": {"id": request.dataset_id, "name": request.dataset_name},
+        "options": {
+            "normalized": options.normalized,
+            "shuffle": options.shuffle,
+            "seed": options.seed,
+            "split_ratio": options.split_ratio,
+            "include_images": options.include_images,
+        },
+        "labels": [label.name for label in request.labels],
+        "sets": summary.sets,
+        "left_out": summary.left_out,
+        "renamed": summary.renamed,
+    }
+
+
+def skeletons_json(skeletons: list[Skeleton]) -> str:
+    body = {"version": 1, "skeletons": [
+        {"name": s.name, "label": s.label, "keypoints": list(s.keypoints),
+         "connections": [list(c) for c in s.connections],
+         "flip_pairs": [list(p) for p in s.flip_pairs]}
+        for s in skeletons]}
+    return jsonio.dumps(body, numbers.format_absolute, indent=2) + "\n"
+
+
+class _Ticker:
+    """Counts work steps and reports them; the callback decides how often to write."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, max(total, 0), 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)

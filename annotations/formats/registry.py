@@ -1,0 +1,59 @@
+"""The one registry of formats: id -> module, imported lazily (TensorFlow must not load early).
+
+Adding a format is one module exposing SPEC, write_set, read and detect, plus one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import UnknownFormat
+from .spec import FormatSpec
+
+BUILTIN_FORMATS: dict[str, str] = {
+    "coco": "annotations.formats.coco",
+    "csv_fourcorner": "annotations.formats.csv_fourcorner",
+    "csv_widthheight": "annotations.formats.csv_widthheight",
+    "pascal_voc": "annotations.formats.pascal_voc",
+    "yolo_darknet": "annotations.formats.yolo_darknet",
+    "yolo_keras_pytorch": "annotations.formats.yolo_keras_pytorch",
+    "createml": "annotations.formats.createml",
+    "tfrecord": "annotations.formats.tfrecord",
+    "polygon_coco": "annotations.formats.polygon_coco",
+    "polygon_single": "annotations.formats.labelme",
+    "polygon_tfrecord": "annotations.formats.polygon_tfrecord",
+    "csv_classification": "annotations.formats.csv_classification",
+    "classification_tfrecord": "annotations.formats.classification_tfrecord",
+    "keypoints_coco": "annotations.formats.keypoints_coco",
+    "keypoints_tfrecord": "annotations.formats.keypoints_tfrecord",
+}
+
+_loaded: dict[str, ModuleType] = {}
+
+
+def format_ids() -> list[str]:
+    return list(BUILTIN_FORMATS)
+
+
+def get_format(format_id: str) -> ModuleType:
+    if format_id not in BUILTIN_FORMATS:
+        raise UnknownFormat(format_id)
+    if format_id not in _loaded:
+        _loaded[format_id] = importlib.import_module(BUILTIN_FORMATS[format_id])
+    return _loaded[format_id]
+
+
+def get_spec(format_id: str) -> FormatSpec:
+    return get_format(format_id).SPEC
+
+
+def available_formats() -> list[FormatSpec]:
+    """Formats whose module is present (all of them once the formats library is complete)."""
+    specs = []
+    for format_id in BUILTIN_FORMATS:
+        try:
+            specs.append(get_spec(format_id))
+        except ModuleNotFoundError:
+            continue
+    return specs

@@ -1,0 +1,88 @@
+"""What every format module declares about itself, and what writers and readers are handed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .naming import RenameRules
+from .records import ImageRecord, Label, Skeleton
+
+Family = Literal["boxes", "polygons", "classification", "keypoints"]
+FAMILIES: dict[str, str] = {
+    "boxes": "Bounding boxes",
+    "polygons": "Polygons / masks",
+    "classification": "Classification",
+    "keypoints": "Keypoints",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FormatSpec:
+    id: str
+    name: str
+    family: Family
+    normalized: bool | None  # the format's convention; None where it has no coordinates
+    description: str
+    embeds_images: bool = False  # TFRecord: the records carry the image bytes
+    skips_empty: bool = False  # images with nothing of the family are left out (CSV, classification)
+    ships_skeletons: bool = False
+    rename: RenameRules = field(default_factory=RenameRules)
+    normalized_warning: str = ""  # what goes wrong when the user departs from the convention
+
+
+@dataclass(slots=True)
+class ExportSet:
+    """One set folder being written: its images arrive prepared (family, clamp, normalise, names)."""
+
+    name: str  # "train" or "test"
+    folder: str  # "<top>/train/", every member path of the set starts with it
+    labels: list[Label]
+    skeletons: list[Skeleton]
+    normalized: bool
+    include_images: bool
+    images: Iterator[ImageRecord]
+    class_index: dict[str, int] = field(default_factory=dict)  # 0-based, dataset label order
+
+    def __post_init__(self) -> None:
+        if not self.class_index:
+            self.class_index = {label.name: i for i, label in enumerate(self.labels)}
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+
+@dataclass(slots=True)
+class ExportRoot:
+    """What a format may write at the top of the export (YOLO's data.yaml)."""
+
+    folder: str  # "<top>/"
+    labels: list[Label]
+    set_names: list[str]  # the sets actually written, in order
+    normalized: bool
+
+
+@dataclass
+class ReadContext:
+    """What readers may know from the dataset: image sizes by file name (for normalized input)."""
+
+    image_sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)  # class order when a file has ids only
+
+    def size_of(self, file_name: str) -> tuple[int, int] | None:
+        return self.image_sizes.get(file_name) or self.image_sizes.get(file_name.rsplit("/", 1)[-1])
+
+    def name_for_stem(self, stem: str) -> str | None:
+        """The dataset image whose name has this stem (formats that name files by stem only)."""
+        if not hasattr(self, "_stems"):
+            self._stems = {name.rsplit(".", 1)[0] if "." in name[1:] else name: name
+                           for name in self.image_sizes}
+        return self._stems.get(stem)
+
+
+def put_image(export_set: ExportSet, out, image: ImageRecord, subfolder: str = "") -> None:
+    """Add the image file to the set (at `<set>/<subfolder><file>`) when images are included."""
+    if export_set.include_images:
+        out.add_image(f"{export_set.folder}{subfolder}{image.file_name}", image.ref)

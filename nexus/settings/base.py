@@ -1,0 +1,143 @@
+"""Settings shared by every environment. Everything that differs between machines comes from
+environment variables (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("NEXUS_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+SECRET_KEY = os.environ.get("NEXUS_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("NEXUS_DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("NEXUS_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+                 if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("NEXUS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "datasets",
+    "annotations",
+    "exports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "nexus.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "nexus.wsgi.application"
+
+# SQLite by default, tuned for a web server plus workers (STACK.md: IMMEDIATE transactions stop
+# "database is locked"; WAL adds throughput). DATABASE_URL switches to PostgreSQL.
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'nexus.sqlite3'}", conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "datasets:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+MEDIA_ROOT = Path(os.environ.get("NEXUS_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Exports
+NEXUS_EXPORT_DIR = Path(os.environ.get("NEXUS_EXPORT_DIR", VAR_DIR / "exports"))
+NEXUS_EXPORT_LINK_HOURS = env_int("NEXUS_EXPORT_LINK_HOURS", 24)
+NEXUS_EXPORT_CHUNK = env_int("NEXUS_EXPORT_CHUNK", 2000)
+NEXUS_PROGRESS_INTERVAL = float(os.environ.get("NEXUS_PROGRESS_INTERVAL", "1.0"))
+NEXUS_JOB_TIMEOUT = env_int("NEXUS_JOB_TIMEOUT", 3600)
+
+Q_CLUSTER = {
+    "name": "nexus",
+    "workers": env_int("NEXUS_WORKERS", 2),
+    "orm": "default",
+    "poll": 0.2,
+    "timeout": NEXUS_JOB_TIMEOUT,
+    # retry must exceed timeout, or a long export runs twice in parallel (STACK.md).
+    "retry": NEXUS_JOB_TIMEOUT + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 250,
+    "label": "Tasks",
+}
+if os.environ.get("NEXUS_REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ["NEXUS_REDIS_URL"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("NEXUS_LOG_LEVEL", "INFO")},
+}

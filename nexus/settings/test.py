@@ -1,0 +1,16 @@
+"""Test settings: an isolated var folder, plain static storage (no collectstatic needed)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("NEXUS_VAR_DIR", tempfile.mkdtemp(prefix="nexus-test-"))
+
+from .base import *  # noqa: E402,F401,F403
+from .base import STORAGES, VAR_DIR  # noqa: E402
+
+STORAGES = {**STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = VAR_DIR / "media"
+NEXUS_EXPORT_DIR = VAR_DIR / "exports"
+NEXUS_PROGRESS_INTERVAL = 0.0

@@ -1,0 +1,143 @@
+"""Every registered format, generated from the registry: write -> read -> equal, and golden files.
+
+Adding a format to the registry adds it here without new test code. Set UPDATE_GOLDEN=1 to
+rewrite the golden files after a deliberate format change (and review the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from annotations.formats import registry
+from annotations.formats.geometry import tight_box
+from annotations.formats.pipeline import prepare_image
+from annotations.formats.reading import detect_formats
+from annotations.formats.source import MemorySource, ZipSource
+from annotations.formats.spec import ReadContext
+
+from .canonical import LABELS, canonical_images, export_canonical, image_sizes, zip_members
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
+FORMAT_IDS = registry.format_ids()
+# How far a coordinate may move through a format: VOC and YOLO Keras keep whole pixels.
+TOLERANCE = {"pascal_voc": 1.01, "yolo_keras_pytorch": 0.51}
+
+
+def _roundtrip(format_id: str, tmp_path: Path, **options):
+    target = tmp_path / f"{format_id}.zip"
+    summary = export_canonical(format_id, str(target), **options)
+    source = ZipSource(target)
+    spec = registry.get_spec(format_id)
+    result = registry.get_format(format_id).read(source, ReadContext(image_sizes=image_sizes()))
+    return spec, summary, result
+
+
+def _expected(spec, summary) -> dict[str, list]:
+    """The canonical images as the format's family sees them, keyed by the name in the zip."""
+    renamed = {r["from"]: r["to"] for r in summary.renamed}
+    left_out = {item["file"] for item in summary.left_out}
+    expected = {}
+    for image in canonical_images():
+        if image.file_name in left_out:
+            continue
+        prepared = prepare_image(image, spec.family, normalized=False)
+        expected[renamed.get(image.file_name, image.file_name)] = prepared.annotations
+    return expected
+
+
+def _signature(annotation, tolerance: float):
+    box = tight_box(annotation) if annotation.kind != "tag" else None
+    return annotation.label, box
+
+
+def _assert_same(expected: list, actual: list, family: str, tolerance: float, where: str):
+    assert Counter(a.label for a in actual) == Counter(a.label for a in expected), where
+    if family == "classification":
+        return
+    key = lambda a: (a.label, tuple(round(v) for v in (tight_box(a) or (0, 0, 0, 0))))  # noqa: E731
+    for want, got in zip(sorted(expected, key=key), sorted(actual, key=key)):
+        assert want.label == got.label, where
+        want_box, got_box = tight_box(want), tight_box(got)
+        if family != "keypoints" or (want_box and got_box):
+            assert got_box == pytest.approx(want_box, abs=tolerance), f"{where}: {want.label}"
+        if family == "keypoints":
+            assert [p.visibility for p in got.keypoints] == [p.visibility for p in want.keypoints]
+            for p, q in zip(want.keypoints, got.keypoints):
+                assert (q.x, q.y) == pytest.approx((p.x, p.y), abs=tolerance), where
+        if family == "polygons" and want.kind == "polygon" and got.polygon:
+            assert got.polygon[0] == pytest.approx(want.polygon[0], abs=tolerance), where
+
+
+@pytest.mark.parametrize("normalized", [False, True], ids=["absolute", "normalized"])
+@pytest.mark.parametrize("format_id", FORMAT_IDS)
+def test_write_then_read_gives_the_same_annotations(format_id, normalized, tmp_path):
+    spec, summary, result = _roundtrip(format_id, tmp_path, normalized=normalized,
+                                       split_ratio=0.34, shuffle=True, seed=3)
+    expected = _expected(spec, summary)
+    actual = {image.file_name: image.annotations for image in result.images}
+    assert sorted(actual) == sorted(expected)
+    tolerance = TOLERANCE.get(format_id, 0.02)
+    for name, annotations in expected.items():
+        _assert_same(annotations, actual[name], spec.family, tolerance, f"{format_id} {name}")
+    assert [n for n in result.labels if n in {label.name for label in LABELS}] or not result.labels
+
+
+@pytest.mark.parametrize("format_id", FORMAT_IDS)
+def test_export_matches_the_golden_files(format_id, tmp_path):
+    target = tmp_path / "out.zip"
+    export_canonical(format_id, str(target), split_ratio=0.34)
+    members = zip_members(str(target))
+    folder = GOLDEN / format_id
+    if os.environ.get("UPDATE_GOLDEN"):
+        for name, data in members.items():
+            path = folder / name.split("/", 1)[1]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    golden = {p.relative_to(folder).as_posix(): p.read_bytes()
+              for p in folder.rglob("*") if p.is_file()}
+    produced = {name.split("/", 1)[1]: data for name, data in members.items()}
+    assert sorted(produced) == sorted(golden)
+    for name, data in produced.items():
+        assert data == golden[name], f"{format_id}: {name} differs from the golden file"
+
+
+@pytest.mark.parametrize("format_id", FORMAT_IDS)
+def test_the_detector_names_the_format_of_its_own_export(format_id, tmp_path):
+    target = tmp_path / "out.zip"
+    export_canonical(format_id, str(target), split_ratio=0.34, include_images=True)
+    found = detect_formats(ZipSource(target))
+    assert found, "nothing recognised"
+    best = found[0][1]
+    assert format_id in [fid for fid, score in found if score == best], found
+
+
+@pytest.mark.parametrize("format_id", FORMAT_IDS)
+def test_every_zip_member_is_sorted_under_one_top_folder_with_a_manifest(format_id, tmp_path):
+    target = tmp_path / "out.zip"
+    summary = export_canonical(format_id, str(target), split_ratio=0.5, include_images=True)
+    members = list(zip_members(str(target)))
+    assert members == sorted(members)
+    assert {m.split("/", 1)[0] for m in members} == {summary.top_folder}
+    assert summary.top_folder == f"canonical-set-{format_id}-20261125-123005"
+    manifest = json.loads(zip_members(str(target))[f"{summary.top_folder}/manifest.json"])
+    assert manifest["format"] == format_id
+    assert manifest["created_at"] == "2026-11-25T12:30:05Z"
+    assert manifest["labels"] == [label.name for label in LABELS]
+    for set_name in manifest["sets"]:
+        assert any(m.startswith(f"{summary.top_folder}/{set_name}/") for m in members)
+
+
+def test_memory_source_reads_like_a_zip(tmp_path):
+    target = tmp_path / "out.zip"
+    export_canonical("yolo_darknet", str(target))
+    memory = MemorySource(zip_members(str(target)))
+    from_zip = registry.get_format("yolo_darknet").read(ZipSource(target),
+                                                        ReadContext(image_sizes=image_sizes()))
+    from_memory = registry.get_format("yolo_darknet").read(memory,
+                                                           ReadContext(image_sizes=image_sizes()))
+    assert [i.file_name for i in from_zip.images] == [i.file_name for i in from_memory.images]

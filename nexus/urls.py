@@ -1,1 +1,10 @@
-urlpatterns = []
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("datasets.urls")),
+    path("", include("annotations.urls")),
+    path("", include("exports.urls")),
+]

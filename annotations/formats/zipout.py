@@ -62,6 +62,11 @@ class ZipOut:
     def add_image(self, path: str, image_ref: Any) -> None:
         self._add(path, "image", image_ref)
 
+    def read_image(self, image_ref: Any) -> bytes:
+        """The stored bytes of one image, now (TFRecord writers embed them in their records)."""
+        with self._loader(image_ref) as source:
+            return source.read()
+
     def __contains__(self, path: str) -> bool:
         return path in self._members
 

@@ -10,6 +10,7 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NEXUS_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -141,3 +142,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("NEXUS_LOG_LEVEL", "INFO")},
 }
+
+# Job reliability: a running job whose heartbeat is older than this is taken over by the reaper.
+NEXUS_HEARTBEAT_STALE_SECONDS = env_int("NEXUS_HEARTBEAT_STALE_SECONDS", 120)
+NEXUS_MAX_ATTEMPTS = env_int("NEXUS_MAX_ATTEMPTS", 3)
+NEXUS_MAX_RUNNING_EXPORTS_PER_USER = env_int("NEXUS_MAX_RUNNING_EXPORTS_PER_USER", 2)

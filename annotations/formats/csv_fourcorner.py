@@ -1,0 +1,63 @@
+"""CSV Four Corners: one row per box with the image size and the box corners (FORMATS.md §4).
+
+    <top>/train/_annotations.csv    filename,width,height,class,xmin,ymin,xmax,ymax
+                                    street.jpg,640,480,car,10,20,110.5,220.25
+    <top>/train/<file>              the images, beside the CSV (Include images)
+
+The header of TensorFlow's `generate_tfrecord.py` and Kaggle notebooks; `width`/`height` are the
+image's. Images without boxes cannot be written (a row is a box): the pipeline leaves them out.
+Import also reads `filename,xmin,ymin,xmax,ymax,label` and `image_name,x_min,...,label` in any
+column order (FORMATS.md §6); without width/height columns the dataset's sizes are used.
+"""
+
+from __future__ import annotations
+
+from .csv_common import (ANNOTATIONS_CSV, BoxRow, CsvTable, csv_writer, detect_csv,
+                         read_box_tables, text_cell)
+from .naming import RenameRules
+from .numbers import formatter
+from .records import ReadResult
+from .source import Source
+from .spec import ExportSet, FormatSpec, ReadContext, put_image
+
+SPEC = FormatSpec(
+    id="csv_fourcorner",
+    name="CSV Four Corners",
+    family="boxes",
+    normalized=False,
+    description="One _annotations.csv per set, a row per box with the image size and corner "
+    "coordinates; TensorFlow's generate_tfrecord.py and pandas-based notebooks read it.",
+    skips_empty=True,
+    rename=RenameRules(formula_start=True),
+    normalized_warning="Four-corner CSV readers such as generate_tfrecord.py expect pixels and "
+    "divide by width/height themselves; fractions will come out wrong.",
+)
+HEADER = ["filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax"]
+REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    number = formatter(export_set.normalized)
+    with csv_writer(out, export_set.folder + ANNOTATIONS_CSV, HEADER) as writer:
+        for image in export_set.images:
+            for a in image.annotations:
+                writer.writerow([image.file_name, image.width, image.height, text_cell(a.label),
+                                 *(number(v) for v in a.box)])
+            put_image(export_set, out, image)
+
+
+def detect(source: Source) -> int:
+    return detect_csv(source, HEADER, REQUIRED)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_box_tables(source, context, REQUIRED, _parse_row)
+
+
+def _parse_row(table: CsvTable, line: int, row: list[str]) -> BoxRow:
+    box = tuple(table.number(row, line, column) for column in ("xmin", "ymin", "xmax", "ymax"))
+    size = None
+    if "width" in table.columns and "height" in table.columns:
+        width, height = (int(table.number(row, line, c)) for c in ("width", "height"))
+        size = (width, height) if width > 0 and height > 0 else None
+    return table.text(row, line, "filename"), table.text(row, line, "label"), box, size

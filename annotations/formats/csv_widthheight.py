@@ -1,0 +1,67 @@
+"""CSV Width Height: one row per box, top-left corner plus the box's width and height.
+
+    <top>/train/_annotations.csv    filename,xmin,ymin,width,height,label
+                                    street.jpg,10,20,100.5,200.25,car
+    <top>/train/<file>              the images, beside the CSV (Include images)
+
+`width`/`height` here are the box's (FORMATS.md §4), unlike CSV Four Corners where they are the
+image's; a header with `xmax`/`ymax` is therefore refused rather than guessed. Images without
+boxes are left out by the pipeline. Import also reads `image_name,x_min,y_min,...` names in any
+column order; image sizes come from the dataset.
+"""
+
+from __future__ import annotations
+
+from .csv_common import (ANNOTATIONS_CSV, BoxRow, CsvTable, csv_writer, detect_csv,
+                         read_box_tables, text_cell)
+from .errors import FormatError
+from .naming import RenameRules
+from .numbers import formatter
+from .records import ReadResult
+from .source import Source
+from .spec import ExportSet, FormatSpec, ReadContext, put_image
+
+SPEC = FormatSpec(
+    id="csv_widthheight",
+    name="CSV Width Height",
+    family="boxes",
+    normalized=False,
+    description="One _annotations.csv per set, a row per box as top-left corner, width and "
+    "height; spreadsheets, pandas and Datature's tools read it.",
+    skips_empty=True,
+    rename=RenameRules(formula_start=True),
+    normalized_warning="Width-height CSV readers expect pixels; fractions will be read as "
+    "boxes under one pixel.",
+)
+HEADER = ["filename", "xmin", "ymin", "width", "height", "label"]
+REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    number = formatter(export_set.normalized)
+    with csv_writer(out, export_set.folder + ANNOTATIONS_CSV, HEADER) as writer:
+        for image in export_set.images:
+            for a in image.annotations:
+                x0, y0, x1, y1 = a.box
+                writer.writerow([image.file_name, number(x0), number(y0), number(x1 - x0),
+                                 number(y1 - y0), text_cell(a.label)])
+            put_image(export_set, out, image)
+
+
+def detect(source: Source) -> int:
+    return detect_csv(source, HEADER, REQUIRED, forbidden=("xmax", "ymax"))
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_box_tables(source, context, REQUIRED, _parse_row)
+
+
+def _parse_row(table: CsvTable, line: int, row: list[str]) -> BoxRow:
+    if "xmax" in table.columns or "ymax" in table.columns:
+        raise FormatError(table.path, "the header has xmax/ymax columns, so width/height are "
+                          "the image's: this is a CSV Four Corners file", line=1)
+    x, y, w, h = (table.number(row, line, c) for c in ("xmin", "ymin", "width", "height"))
+    if w < 0 or h < 0:
+        raise FormatError(table.path, f"negative box width or height ({w}, {h})", line=line)
+    file_name, label = table.text(row, line, "filename"), table.text(row, line, "label")
+    return file_name, label, (x, y, x + w, y + h), None

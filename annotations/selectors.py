@@ -1,0 +1,71 @@
+"""Reads for the Annotations tab: label counts per kind and a page of images with drawables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count
+
+from datasets.models import Dataset, Image, Skeleton
+
+from .models import Annotation
+
+PAGE_SIZE = 24
+KIND_ORDER = ["box", "polygon", "mask", "keypoints", "tag"]
+
+
+def label_summary(dataset: Dataset) -> list[dict]:
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (Annotation.objects.filter(image__dataset=dataset).values("label_id", "kind")
+            .annotate(n=Count("id")).order_by())
+    for row in rows:
+        counts[row["label_id"]][row["kind"]] = row["n"]
+    return [{"label": label, "counts": [(k, counts[label.pk][k]) for k in KIND_ORDER
+                                         if counts[label.pk].get(k)],
+             "total": sum(counts[label.pk].values())}
+            for label in dataset.labels.all()]
+
+
+def image_page(dataset: Dataset, number: object) -> Page:
+    images = Image.objects.filter(dataset=dataset).order_by("position", "id").only(
+        "id", "original_name", "width", "height", "position")
+    page = Paginator(images, PAGE_SIZE).get_page(number)
+    _attach_drawables(dataset, list(page.object_list))
+    return page
+
+
+def _attach_drawables(dataset: Dataset, images: list[Image]) -> None:
+    colours = dict(dataset.labels.values_list("id", "color"))
+    names = dict(dataset.labels.values_list("id", "name"))
+    links = {s.label_id: s.connections for s in Skeleton.objects.filter(dataset=dataset)}
+    by_image: dict[int, list[dict]] = defaultdict(list)
+    rows = Annotation.objects.filter(image__in=images).values_list(
+        "image_id", "label_id", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+    for image_id, label_id, kind, x0, y0, x1, y1, geometry in rows:
+        by_image[image_id].append(_drawable(kind, names[label_id], colours[label_id],
+                                            (x0, y0, x1, y1), geometry, links.get(label_id, [])))
+    for image in images:
+        image.joint = f"{max(image.width, image.height) / 120:.1f}"
+        image.drawables = [d for d in by_image[image.pk] if d["kind"] != "tag"]
+        image.tags = [d for d in by_image[image.pk] if d["kind"] == "tag"]
+
+
+def _drawable(kind: str, name: str, colour: str, box: tuple, geometry: dict | None,
+              links: list) -> dict:
+    drawable = {"kind": kind, "label": name, "color": colour}
+    if box[0] is not None:
+        x0, y0, x1, y1 = box
+        drawable.update(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+    if kind == "polygon":
+        drawable["rings"] = [" ".join(f"{ring[i]:g},{ring[i + 1]:g}"
+                                      for i in range(0, len(ring) - 1, 2))
+                             for ring in geometry["rings"]]
+    elif kind == "keypoints":
+        points = geometry["points"]
+        drawable["points"] = [{"x": x, "y": y} for x, y, v in points if v > 0]
+        drawable["lines"] = [{"x1": points[a][0], "y1": points[a][1], "x2": points[b][0],
+                              "y2": points[b][1]} for a, b in links
+                             if a < len(points) and b < len(points)
+                             and points[a][2] > 0 and points[b][2] > 0]
+    return drawable

@@ -1,0 +1,75 @@
+"""Run an export from the shell with the same service the worker uses."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations.formats import registry
+from datasets.models import Dataset
+from exports import services
+from exports.models import ExportJob
+from exports.options import ExportChoice, parse_format, parse_seed, parse_split
+
+
+class Command(BaseCommand):
+    help = ("Export a dataset's annotations to a zip, e.g. "
+            "export_annotations 3 --format yolo_darknet --split 0.3 --shuffle --seed 7 -o out.zip")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("dataset", help="dataset id, or its name or slug when unambiguous")
+        parser.add_argument("--format", required=True, choices=registry.format_ids())
+        parser.add_argument("--split", default="0", help="share of images in test/ (0.0-1.0)")
+        parser.add_argument("--shuffle", action="store_true")
+        parser.add_argument("--seed", default=None)
+        parser.add_argument("--normalized", action="store_true", default=None,
+                            help="divide coordinates by image size (default: the format's "
+                                 "convention)")
+        parser.add_argument("--absolute", dest="normalized", action="store_false",
+                            help="absolute pixel coordinates")
+        parser.add_argument("--no-images", dest="include_images", action="store_false",
+                            help="annotation files only")
+        parser.add_argument("-o", "--output", required=True, help="where to write the zip")
+
+    def handle(self, *args, **opts) -> None:
+        dataset = _find_dataset(opts["dataset"])
+        try:
+            format_id = parse_format(opts["format"])
+            choice = ExportChoice(
+                format_id=format_id, shuffle=opts["shuffle"], seed=parse_seed(opts["seed"]),
+                normalized=_normalized(opts["normalized"], format_id),
+                split_ratio=parse_split(opts["split"]), include_images=opts["include_images"])
+            job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset,
+                                                choice=choice, enqueue=False, reuse_active=False)
+        except ValidationError as exc:
+            raise CommandError(" ".join(m for ms in exc.message_dict.values() for m in ms))
+        services.export_job_run(str(job.pk))
+        job.refresh_from_db()
+        if job.status != ExportJob.Status.FINISHED:
+            raise CommandError(f"export {job.status}: {job.error}")
+        shutil.copyfile(services.job_file(job), opts["output"])
+        counts = ", ".join(f"{name} {c['images']} images / {c['annotations']} annotations"
+                           for name, c in job.counts.items()) or "nothing to write"
+        self.stdout.write(f"Wrote {opts['output']} ({job.file_size} bytes; {counts}; "
+                          f"seed {job.seed}; job {job.pk})")
+
+
+def _normalized(flag: bool | None, format_id: str) -> bool:
+    if flag is not None:
+        return flag
+    return bool(registry.get_spec(format_id).normalized)
+
+
+def _find_dataset(key: str) -> Dataset:
+    if key.isdigit():
+        found = Dataset.objects.filter(pk=int(key))
+    else:
+        found = Dataset.objects.filter(name=key) or Dataset.objects.filter(slug=key)
+    found = list(found[:2])
+    if not found:
+        raise CommandError(f"no dataset {key!r}")
+    if len(found) > 1:
+        raise CommandError(f"several datasets are called {key!r}; give its id")
+    return found[0]

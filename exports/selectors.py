@@ -1,0 +1,44 @@
+"""Reads for the export pages: jobs lists and what each format family could export."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from annotations.formats import registry
+from annotations.formats.pipeline import FAMILY_KINDS
+from annotations.formats.spec import FAMILIES, FormatSpec
+from annotations.models import Annotation
+from datasets.models import Dataset
+
+from .models import ExportJob
+
+
+def dataset_jobs(dataset: Dataset) -> QuerySet[ExportJob]:
+    return ExportJob.objects.filter(dataset=dataset).order_by("-created_at")
+
+
+def kind_counts(dataset: Dataset) -> dict[str, int]:
+    rows = (Annotation.objects.filter(image__dataset=dataset).values("kind")
+            .annotate(n=Count("id")).order_by())
+    return {row["kind"]: row["n"] for row in rows}
+
+
+def family_counts(dataset: Dataset) -> dict[str, int]:
+    kinds = kind_counts(dataset)
+    return {family: sum(kinds.get(k, 0) for k in family_kinds)
+            for family, family_kinds in FAMILY_KINDS.items()}
+
+
+def format_choices(dataset: Dataset) -> list[dict]:
+    """The formats grouped by family, each with whether this dataset can export it and why not."""
+    counts = family_counts(dataset)
+    groups = []
+    specs = registry.available_formats()
+    for family, title in FAMILIES.items():
+        formats: list[FormatSpec] = [s for s in specs if s.family == family]
+        if not formats:
+            continue
+        reason = "" if counts.get(family) else f"This dataset has no {title.lower()} to export."
+        groups.append({"family": family, "title": title, "formats": formats,
+                       "disabled_reason": reason, "count": counts.get(family, 0)})
+    return groups

@@ -1,0 +1,238 @@
+"""Export jobs: create (de-duplicated), run in the worker (claim, heartbeat, publish), cancel,
+expire. Views, the task and the management command all call these.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+import nexus
+from annotations import mapping
+from annotations.formats import registry
+from annotations.formats.errors import ExportCancelled, FormatError
+from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zip, order_and_split
+from datasets.models import Dataset
+
+from .models import ExportJob
+from .options import ExportChoice, new_seed
+from .selectors import family_counts
+
+log = logging.getLogger(__name__)
+Status = ExportJob.Status
+
+
+# --- create -------------------------------------------------------------------------------------
+
+def export_job_create(*, owner, dataset: Dataset, choice: ExportChoice, enqueue: bool = True,
+                      reuse_active: bool = True) -> tuple[ExportJob, bool]:
+    """A new queued job, or the identical job already queued or running (created=False).
+
+    The shell command passes enqueue=False and runs the job itself, in its own process."""
+    spec = registry.get_spec(choice.format_id)
+    if not family_counts(dataset).get(spec.family):
+        raise ValidationError({"format": f"{spec.name} exports {spec.family}, and this dataset "
+                                         f"has none."})
+    include_images = True if spec.embeds_images else choice.include_images
+    same = dict(owner=owner, dataset=dataset, format=spec.id, normalized=choice.normalized,
+                shuffle=choice.shuffle, split_ratio=choice.split_ratio,
+                include_images=include_images)
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # serialise creators
+        existing = ExportJob.objects.filter(status__in=ExportJob.ACTIVE, **same)
+        if choice.seed is not None:
+            existing = existing.filter(seed=choice.seed)
+        found = existing.order_by("-created_at").first() if reuse_active else None
+        if found is not None:
+            return found, False
+        seed = choice.seed if choice.seed is not None else (new_seed() if choice.shuffle else 0)
+        job = ExportJob.objects.create(seed=seed, seed_given=choice.seed is not None, **same)
+        if enqueue:
+            transaction.on_commit(partial(enqueue_export, job.pk))
+    return job, True
+
+
+def enqueue_export(job_id: uuid.UUID) -> None:
+    from django_q.tasks import async_task
+
+    async_task("exports.tasks.run_export", str(job_id), task_name=f"export-{job_id}",
+               group="exports")
+
+
+# --- run (in the worker) ------------------------------------------------------------------------
+
+def _claim(job_id: str, token: str) -> ExportJob | None:
+    """Take the job with one conditional UPDATE: queued, or running with a stale heartbeat."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS)
+    claimed = (ExportJob.objects.filter(pk=job_id)
+               .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale))
+               .update(status=Status.RUNNING, attempts=F("attempts") + 1, worker_token=token,
+                       heartbeat_at=now, progress_done=0))
+    if not claimed:
+        return None
+    job = ExportJob.objects.select_related("dataset").get(pk=job_id)
+    if job.started_at is None:
+        ExportJob.objects.filter(pk=job_id).update(started_at=now)
+        job.started_at = now
+    return job
+
+
+def _owned(job: ExportJob, token: str):
+    return ExportJob.objects.filter(pk=job.pk, worker_token=token, status=Status.RUNNING)
+
+
+class _ProgressWriter:
+    """Writes progress at most once per interval; each write is the heartbeat and cancel check."""
+
+    def __init__(self, job: ExportJob, token: str) -> None:
+        self.job, self.token = job, token
+        self.interval = settings.NEXUS_PROGRESS_INTERVAL
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.interval:
+            return
+        self.last = now
+        updated = _owned(self.job, self.token).update(
+            progress_done=done, progress_total=total, heartbeat_at=timezone.now())
+        if not updated:
+            raise ExportCancelled()
+
+
+def export_dir() -> Path:
+    return Path(settings.NEXUS_EXPORT_DIR)
+
+
+def _open_image(ref: str):
+    return default_storage.open(ref, "rb")
+
+
+def build_request(job: ExportJob) -> ExportRequest:
+    dataset = job.dataset
+    options = ExportOptions(normalized=job.normalized, shuffle=job.shuffle, seed=job.seed,
+                            split_ratio=job.split_ratio, include_images=job.include_images)
+    ids = mapping.image_ids_in_upload_order(dataset)
+    chunk = settings.NEXUS_EXPORT_CHUNK
+    sets = {name: mapping.iter_image_records(set_ids, chunk=min(chunk, 900))
+            for name, set_ids in order_and_split(ids, options).items()}
+    return ExportRequest(format_id=job.format, dataset_id=dataset.pk, dataset_name=dataset.name,
+                         created_at=job.created_at, options=options,
+                         labels=mapping.dataset_labels(dataset),
+                         skeletons=mapping.dataset_skeletons(dataset), sets=sets,
+                         total_images=len(ids), nexus_version=nexus.__version__)
+
+
+def export_job_run(job_id: str) -> str:
+    """Run one attempt of the job; returns what happened (for the worker's log)."""
+    token = uuid.uuid4().hex
+    job = _claim(job_id, token)
+    if job is None:
+        return "not claimed"
+    if job.attempts > settings.NEXUS_MAX_ATTEMPTS:
+        _owned(job, token).update(
+            status=Status.ERRORED, finished_at=timezone.now(),
+            error=f"the worker stopped {job.attempts - 1} times while exporting")
+        return "errored: too many attempts"
+    tmp_dir = export_dir() / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f"{job.pk}-{token}.zip.part"
+    try:
+        summary = export_zip(build_request(job), str(tmp), image_loader=_open_image,
+                             progress=_ProgressWriter(job, token), work_dir=str(tmp_dir))
+        return _publish(job, token, tmp, summary)
+    except ExportCancelled:
+        return "cancelled"
+    except Exception as exc:  # the job row must say why, whatever broke
+        log.exception("export %s failed", job.pk)
+        _owned(job, token).update(status=Status.ERRORED, finished_at=timezone.now(),
+                                  error=readable_error(exc))
+        return "errored"
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _publish(job: ExportJob, token: str, tmp: Path, summary) -> str:
+    size, digest = _fsync_and_hash(tmp)
+    name = f"{summary.top_folder}.zip"
+    relative = Path(str(job.pk)) / token / name  # per attempt: a losing duplicate only
+    final = export_dir() / relative              # ever deletes its own file
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+    now = timezone.now()
+    published = _owned(job, token).update(
+        status=Status.FINISHED, finished_at=now, file_path=relative.as_posix(), file_name=name,
+        file_size=size, sha256=digest, counts=summary.sets, progress_done=F("progress_total"),
+        expires_at=now + timedelta(hours=settings.NEXUS_EXPORT_LINK_HOURS), error="")
+    if not published:
+        shutil.rmtree(final.parent, ignore_errors=True)
+        return "lost the race"
+    return "finished"
+
+
+def _fsync_and_hash(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(partial(handle.read, 1 << 20), b""):
+            digest.update(block)
+        os.fsync(handle.fileno())
+    return path.stat().st_size, digest.hexdigest()
+
+
+def readable_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "The server ran out of disk space while writing the export. Free some space and " \
+               "export again."
+    if isinstance(exc, OSError):
+        return f"A storage error stopped the export: {exc.strerror or exc}."
+    if isinstance(exc, (FormatError, ValueError)):
+        return f"The export could not be written: {exc}"
+    return f"The export failed unexpectedly ({type(exc).__name__}: {exc})."
+
+
+# --- cancel, expiry -----------------------------------------------------------------------------
+
+def export_job_cancel(*, job: ExportJob) -> bool:
+    """Cancel a queued or running job; the worker notices at its next progress write."""
+    return bool(ExportJob.objects.filter(pk=job.pk, status__in=ExportJob.ACTIVE).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), error=""))
+
+
+def job_file(job: ExportJob) -> Path | None:
+    if not job.file_path or job.file_deleted_at:
+        return None
+    path = export_dir() / job.file_path
+    return path if path.is_file() else None
+
+
+def is_expired(job: ExportJob) -> bool:
+    return job.expires_at is not None and job.expires_at <= timezone.now()
+
+
+def expired_exports_delete() -> int:
+    """Delete the files of expired jobs. An open download keeps reading: POSIX unlink leaves an
+    open file readable, so a download in progress is never cut short."""
+    deleted = 0
+    expired = ExportJob.objects.filter(expires_at__lte=timezone.now(), file_deleted_at=None
+                                       ).exclude(file_path="")
+    for job in expired.iterator():
+        shutil.rmtree(export_dir() / str(job.pk), ignore_errors=True)
+        ExportJob.objects.filter(pk=job.pk).update(file_deleted_at=timezone.now())
+        deleted += 1
+    return deleted

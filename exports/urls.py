@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "exports"
+urlpatterns = [
+    path("datasets/<int:pk>/export/", views.export_create, name="create"),
+    path("datasets/<int:pk>/jobs/", views.jobs_partial, name="jobs"),
+    path("exports/<uuid:job_id>/cancel/", views.export_cancel, name="cancel"),
+    path("exports/<uuid:job_id>/again/", views.export_again, name="again"),
+    path("exports/<uuid:job_id>/download/", views.export_download, name="download"),
+    path("exports/link/<str:token>/", views.signed_download, name="signed_download"),
+]

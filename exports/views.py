@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from annotations.formats import registry
+from datasets.models import Dataset
+from datasets.selectors import dataset_for
+
+from . import links, selectors, services
+from .forms import ExportForm
+from .models import ExportJob
+from .options import ExportChoice
+
+JOBS_SHOWN = 50
+
+
+def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
+    jobs = list(selectors.dataset_jobs(dataset)[:JOBS_SHOWN])
+    for job in jobs:
+        job.spec = _spec_or_none(job.format)
+        job.expired = services.is_expired(job)
+        if job.status == ExportJob.Status.FINISHED and not job.expired:
+            job.link = request.build_absolute_uri(links.signed_path(job))
+    return {"dataset": dataset, "jobs": jobs, "any_active": any(j.is_active for j in jobs)}
+
+
+def _spec_or_none(format_id: str):
+    try:
+        return registry.get_spec(format_id)
+    except Exception:
+        return None
+
+
+@require_GET
+def jobs_partial(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = dataset_for(request.user, pk)
+    response = render(request, "exports/jobs.html", jobs_context(request, dataset))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _popup(request: HttpRequest, dataset: Dataset, form: ExportForm, status: int = 200):
+    context = {"dataset": dataset, "form": form, "groups": selectors.format_choices(dataset),
+               "image_count": dataset.images.count()}
+    return render(request, "exports/popup.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def export_create(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = dataset_for(request.user, pk)
+    if request.method == "GET":
+        return _popup(request, dataset, ExportForm(initial={"include_images": True}))
+    form = ExportForm(request.POST)
+    if form.is_valid():
+        try:
+            services.export_job_create(owner=request.user, dataset=dataset, choice=form.choice())
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+    if not form.is_valid():
+        response = _popup(request, dataset, form, status=422)
+        return reswap(retarget(response, "#modal"), "innerHTML") if request.htmx else response
+    response = render(request, "exports/jobs.html", jobs_context(request, dataset))
+    if request.htmx:
+        return trigger_client_event(retarget(reswap(response, "outerHTML"), "#current-jobs"),
+                                    "export-created")
+    response.status_code = 201
+    return response
+
+
+@require_POST
+def export_again(request: HttpRequest, job_id) -> HttpResponse:
+    job = _own_job(request, job_id)
+    choice = ExportChoice(format_id=job.format, normalized=job.normalized, shuffle=job.shuffle,
+                          seed=job.seed, split_ratio=job.split_ratio,
+                          include_images=job.include_images)
+    services.export_job_create(owner=request.user, dataset=job.dataset, choice=choice)
+    return render(request, "exports/jobs.html", jobs_context(request, job.dataset))
+
+
+@require_POST
+def export_cancel(request: HttpRequest, job_id) -> HttpResponse:
+    job = _own_job(request, job_id)
+    services.export_job_cancel(job=job)
+    return render(request, "exports/jobs.html", jobs_context(request, job.dataset))
+
+
+def _own_job(request: HttpRequest, job_id) -> ExportJob:
+    return get_object_or_404(ExportJob.objects.select_related("dataset"), pk=job_id,
+                             owner=request.user, dataset__owner=request.user)
+
+
+@require_GET
+def export_download(request: HttpRequest, job_id) -> HttpResponse:
+    return _serve(_own_job(request, job_id))
+
+
+@login_not_required
+@require_GET
+def signed_download(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        payload = links.read_token(token)
+    except signing.BadSignature:
+        raise Http404("This download link is not valid.")
+    job = ExportJob.objects.filter(pk=payload["job"], owner_id=payload["owner"],
+                                   dataset__owner_id=payload["owner"],
+                                   owner__is_active=True).first()
+    if job is None:
+        raise Http404("This download link is not valid.")
+    return _serve(job)
+
+
+def _serve(job: ExportJob) -> HttpResponse:
+    if services.is_expired(job):
+        when = job.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        return _gone(f"This export expired on {when}; export again.")
+    path = services.job_file(job) if job.status == ExportJob.Status.FINISHED else None
+    if path is None:
+        raise Http404("This export has no file to download.")
+    response = FileResponse(open(path, "rb"), content_type="application/zip")
+    response["Content-Disposition"] = (f"attachment; filename=\"{_ascii_name(job.file_name)}\"; "
+                                       f"filename*=UTF-8''{quote(job.file_name)}")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _gone(message: str) -> HttpResponse:
+    response = HttpResponse(message, status=410, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _ascii_name(name: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_"
+                   for ch in name)

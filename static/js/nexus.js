@@ -1,0 +1,88 @@
+// Small glue for the export popup and the jobs list; everything else is HTMX.
+(function () {
+  "use strict";
+
+  function testCount(n, ratio) {
+    return Math.min(n, Math.max(0, Math.floor(ratio * n + 0.5)));  // FORMATS.md §3
+  }
+
+  function setupPopup(dialog) {
+    var form = dialog.querySelector("form");
+    var select = form.querySelector("#id_format");
+    var normalized = form.querySelector("#id_normalized");
+    var warning = form.querySelector("#normalized-warning");
+    var description = form.querySelector("#format-description");
+    var includeImages = form.querySelector("#id_include_images");
+    var includeNote = form.querySelector("#include-images-note");
+    var slider = form.querySelector("#id_split_ratio");
+    var counts = form.querySelector("#split-counts");
+    var n = parseInt(dialog.dataset.imageCount || "0", 10);
+
+    function option() { return select.options[select.selectedIndex]; }
+    function updateWarning() {
+      var convention = option() ? option().dataset.normalized : "none";
+      var departs = convention !== "none" && (convention === "on") !== normalized.checked;
+      warning.hidden = !departs;
+      warning.textContent = departs ? option().dataset.warning : "";
+    }
+    function onFormat() {
+      var opt = option();
+      if (!opt) { return; }
+      description.textContent = opt.dataset.description || "";
+      normalized.disabled = opt.dataset.normalized === "none";
+      if (opt.dataset.normalized !== "none") { normalized.checked = opt.dataset.normalized === "on"; }
+      var embeds = opt.dataset.embeds === "yes";
+      includeImages.disabled = embeds;
+      if (embeds) { includeImages.checked = true; }
+      includeNote.hidden = !embeds;
+      updateWarning();
+    }
+    function onSplit() {
+      var test = testCount(n, parseFloat(slider.value));
+      counts.textContent = (n - test) + " train / " + test + " test";
+    }
+    if (select.selectedIndex < 0 || option().disabled) {
+      for (var i = 0; i < select.options.length; i++) {
+        if (!select.options[i].disabled) { select.selectedIndex = i; break; }
+      }
+    }
+    select.addEventListener("change", onFormat);
+    normalized.addEventListener("change", updateWarning);
+    slider.addEventListener("input", onSplit);
+    dialog.querySelectorAll("[data-close]").forEach(function (b) {
+      b.addEventListener("click", function () { dialog.close(); });
+    });
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    if (dialog.dataset.bound) {  // a re-rendered (invalid) form keeps the user's choices
+      description.textContent = option() ? option().dataset.description : "";
+      updateWarning();
+    } else {
+      onFormat();
+    }
+    onSplit();
+    if (!dialog.open) { dialog.showModal(); }
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = document.getElementById("export-dialog");
+    if (dialog && event.detail.target.id === "modal") { setupPopup(dialog); }
+  });
+  document.body && document.body.addEventListener("export-created", closePopup);
+  document.addEventListener("export-created", closePopup);
+  function closePopup() {
+    var dialog = document.getElementById("export-dialog");
+    if (dialog) { dialog.close(); }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".copy-link");
+    if (!button) { return; }
+    var url = button.dataset.url;
+    var done = function () { button.textContent = "Link copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(done, function () { window.prompt("Copy this link:", url); });
+    } else {
+      window.prompt("Copy this link:", url);
+    }
+  });
+})();

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from datasets.demo import build_demo_dataset
+
+
+@pytest.fixture
+def owner(db):
+    return get_user_model().objects.create_user("owner", password="pw-owner-123")
+
+
+@pytest.fixture
+def stranger(db):
+    return get_user_model().objects.create_user("stranger", password="pw-stranger-123")
+
+
+@pytest.fixture
+def demo(owner):
+    return build_demo_dataset(owner)
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def stranger_client(client, stranger):
+    client.force_login(stranger)
+    return client
+
+
+def read_zip(data_or_path) -> dict[str, bytes]:
+    source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
+    with zipfile.ZipFile(source) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}

@@ -13,6 +13,13 @@ from .models import Annotation
 
 PAGE_SIZE = 24
 KIND_ORDER = ["box", "polygon", "mask", "keypoints", "tag"]
+KIND_NAMES = {"box": ("box", "boxes"), "polygon": ("polygon", "polygons"), "mask": ("mask", "masks"),
+              "keypoints": ("keypoint instance", "keypoint instances"), "tag": ("tag", "tags")}
+
+
+def kind_count_text(kind: str, n: int) -> str:
+    singular, plural = KIND_NAMES[kind]
+    return f"{n:,} {singular if n == 1 else plural}"
 
 
 def label_summary(dataset: Dataset) -> list[dict]:
@@ -21,7 +28,7 @@ def label_summary(dataset: Dataset) -> list[dict]:
             .annotate(n=Count("id")).order_by())
     for row in rows:
         counts[row["label_id"]][row["kind"]] = row["n"]
-    return [{"label": label, "counts": [(k, counts[label.pk][k]) for k in KIND_ORDER
+    return [{"label": label, "counts": [kind_count_text(k, counts[label.pk][k]) for k in KIND_ORDER
                                          if counts[label.pk].get(k)],
              "total": sum(counts[label.pk].values())}
             for label in dataset.labels.all()]

@@ -40,10 +40,9 @@ IMAGE_COUNT = 12
 def ensure_demo() -> tuple[bool, Dataset]:
     """Create the demo user and dataset unless they exist; returns (created, dataset)."""
     user_model = get_user_model()
-    user, _ = user_model.objects.get_or_create(username=DEMO_USER)
-    if not user.has_usable_password():
-        user.set_password(DEMO_PASSWORD)
-        user.save()
+    user = user_model.objects.filter(username=DEMO_USER).first()
+    if user is None:
+        user = user_model.objects.create_user(DEMO_USER, password=DEMO_PASSWORD)
     existing = Dataset.objects.filter(owner=user, name=DEMO_DATASET).first()
     if existing is not None:
         return False, existing

@@ -52,6 +52,8 @@ class ExportJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_token = models.CharField(max_length=40, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueues = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

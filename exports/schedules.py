@@ -5,6 +5,7 @@ from __future__ import annotations
 SCHEDULES = {
     "nexus: delete expired exports": {"func": "exports.tasks.delete_expired_exports",
                                       "minutes": 5},
+    "nexus: reap stalled export jobs": {"func": "exports.tasks.reap_jobs", "minutes": 1},
 }
 
 

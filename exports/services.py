@@ -19,7 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import nexus
@@ -70,27 +72,53 @@ def export_job_create(*, owner, dataset: Dataset, choice: ExportChoice, enqueue:
 def enqueue_export(job_id: uuid.UUID) -> None:
     from django_q.tasks import async_task
 
+    ExportJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(),
+                                               enqueues=F("enqueues") + 1)
     async_task("exports.tasks.run_export", str(job_id), task_name=f"export-{job_id}",
                group="exports")
 
 
 # --- run (in the worker) ------------------------------------------------------------------------
 
+class Deferred(Exception):
+    """The owner already has the maximum number of exports running."""
+
+
 def _claim(job_id: str, token: str) -> ExportJob | None:
-    """Take the job with one conditional UPDATE: queued, or running with a stale heartbeat."""
+    """Take the job with one conditional UPDATE: queued, or running with a stale heartbeat.
+
+    Raises Deferred when the owner is at the running-exports limit: the job stays queued and is
+    enqueued again when one of the owner's exports ends, so other users' jobs are not starved.
+    """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS)
-    claimed = (ExportJob.objects.filter(pk=job_id)
-               .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale))
-               .update(status=Status.RUNNING, attempts=F("attempts") + 1, worker_token=token,
-                       heartbeat_at=now, progress_done=0))
+    with transaction.atomic():
+        owner_id = ExportJob.objects.filter(pk=job_id).values_list("owner_id", flat=True).first()
+        if owner_id is None:
+            return None
+        get_user_model().objects.select_for_update().filter(pk=owner_id).first()  # per owner
+        running = (ExportJob.objects.filter(owner_id=owner_id, status=Status.RUNNING,
+                                            heartbeat_at__gte=stale).exclude(pk=job_id).count())
+        claimable = (ExportJob.objects.filter(pk=job_id).filter(
+            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)))
+        if running >= settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER:
+            if claimable.filter(status=Status.QUEUED).update(enqueued_at=None):
+                raise Deferred()
+            return None
+        claimed = claimable.update(status=Status.RUNNING, attempts=F("attempts") + 1,
+                                   worker_token=token, heartbeat_at=now, progress_done=0,
+                                   started_at=Coalesce("started_at", Value(now)))
     if not claimed:
         return None
-    job = ExportJob.objects.select_related("dataset").get(pk=job_id)
-    if job.started_at is None:
-        ExportJob.objects.filter(pk=job_id).update(started_at=now)
-        job.started_at = now
-    return job
+    return ExportJob.objects.select_related("dataset").get(pk=job_id)
+
+
+def _release_next(owner_id: int) -> None:
+    """Enqueue the owner's oldest export that was deferred by the running-exports limit."""
+    waiting = (ExportJob.objects.filter(owner_id=owner_id, status=Status.QUEUED,
+                                        enqueued_at__isnull=True).order_by("created_at").first())
+    if waiting is not None:
+        enqueue_export(waiting.pk)
 
 
 def _owned(job: ExportJob, token: str):
@@ -142,20 +170,30 @@ def build_request(job: ExportJob) -> ExportRequest:
 def export_job_run(job_id: str) -> str:
     """Run one attempt of the job; returns what happened (for the worker's log)."""
     token = uuid.uuid4().hex
-    job = _claim(job_id, token)
+    try:
+        job = _claim(job_id, token)
+    except Deferred:
+        return "deferred"
     if job is None:
         return "not claimed"
+    try:
+        return _run_claimed(job, token)
+    finally:
+        _release_next(job.owner_id)
+
+
+def _run_claimed(job: ExportJob, token: str) -> str:
     if job.attempts > settings.NEXUS_MAX_ATTEMPTS:
-        _owned(job, token).update(
-            status=Status.ERRORED, finished_at=timezone.now(),
-            error=f"the worker stopped {job.attempts - 1} times while exporting")
+        _owned(job, token).update(status=Status.ERRORED, finished_at=timezone.now(),
+                                  error=too_many_attempts_message(job.attempts - 1))
         return "errored: too many attempts"
-    tmp_dir = export_dir() / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"{job.pk}-{token}.zip.part"
+    # Everything of this attempt is named after it, so the reaper can tell live from dead.
+    work = export_dir() / "tmp" / f"{job.pk}-{token}"
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work.with_name(work.name + ".zip.part")
     try:
         summary = export_zip(build_request(job), str(tmp), image_loader=_open_image,
-                             progress=_ProgressWriter(job, token), work_dir=str(tmp_dir))
+                             progress=_ProgressWriter(job, token), work_dir=str(work))
         return _publish(job, token, tmp, summary)
     except ExportCancelled:
         return "cancelled"
@@ -166,6 +204,11 @@ def export_job_run(job_id: str) -> str:
         return "errored"
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def too_many_attempts_message(attempts: int) -> str:
+    return f"the worker stopped {attempts} times while exporting"
 
 
 def _publish(job: ExportJob, token: str, tmp: Path, summary) -> str:

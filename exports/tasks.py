@@ -11,3 +11,9 @@ def run_export(job_id: str) -> str:
 
 def delete_expired_exports() -> int:
     return services.expired_exports_delete()
+
+
+def reap_jobs() -> dict[str, int]:
+    from .reaper import jobs_reap
+
+    return jobs_reap()

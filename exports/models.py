@@ -51,6 +51,7 @@ class ExportJob(models.Model):
     # every progress write is its heartbeat, and attempts count the workers that took it.
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_token = models.CharField(max_length=40, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the attempt")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     enqueues = models.PositiveIntegerField(default=0)

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -106,11 +107,16 @@ def _claim(job_id: str, token: str) -> ExportJob | None:
                 raise Deferred()
             return None
         claimed = claimable.update(status=Status.RUNNING, attempts=F("attempts") + 1,
-                                   worker_token=token, heartbeat_at=now, progress_done=0,
+                                   worker_token=token, worker=_worker_name(),
+                                   heartbeat_at=now, progress_done=0,
                                    started_at=Coalesce("started_at", Value(now)))
     if not claimed:
         return None
     return ExportJob.objects.select_related("dataset").get(pk=job_id)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _release_next(owner_id: int) -> None:

@@ -24,6 +24,7 @@ def env_int(name: str, default: int) -> int:
 
 SECRET_KEY = os.environ.get("NEXUS_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("NEXUS_DEBUG", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
 ALLOWED_HOSTS = [h for h in os.environ.get("NEXUS_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
                  if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("NEXUS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]

@@ -35,7 +35,7 @@ def start_qcluster(log_path: Path, **extra: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5) -> None:
     """Signal the whole process group (the cluster forks workers) and wait for it."""
     if process.poll() is None:
         try:

@@ -100,6 +100,7 @@ def read_coco(source: Source, context: ReadContext, mode: Mode) -> ReadResult:
         found = True
         with _no_gc():
             document = jsonio.loads_untrusted(data, path)
+            del data  # the parsed document is large enough on its own
             _DocumentReader(path, context, mode).read(document, result, skeletons)
     if not found:
         raise FormatError("upload", "no COCO file found (a JSON object with images, "
@@ -124,6 +125,7 @@ class _DocumentReader:
         self.context, self.mode = context, mode
         self.largest = 0.0  # the largest coordinate seen, to tell normalized files
         self.has_coordinates = False
+        self.skipped_rings = 0
 
     def read(self, document: object, result: ReadResult, skeletons: dict[str, Skeleton]) -> None:
         if not isinstance(document, dict):
@@ -141,7 +143,8 @@ class _DocumentReader:
             category_id = self.check.integer(record, "category_id", where)
             if category_id not in categories:
                 self.check.fail(where, f"category_id {category_id} is not in categories")
-            image.annotations.append(self._annotation(record, where, categories[category_id]))
+            image.annotations.append(self._annotation(record, where, categories[category_id],
+                                                      image))
         if self._is_normalized(images.values()):
             for image in images.values():
                 _denormalize(image)
@@ -149,6 +152,9 @@ class _DocumentReader:
             if category.name not in result.labels:
                 result.labels.append(category.name)
         result.images.extend(images.values())
+        if self.skipped_rings:
+            result.notes.append(f"{self.check.path}: skipped {self.skipped_rings} polygon(s) "
+                                "with fewer than 3 points")
 
     def _categories(self, document: dict, skeletons: dict[str, Skeleton]) -> dict[int, _Category]:
         categories: dict[int, _Category] = {}
@@ -194,7 +200,8 @@ class _DocumentReader:
             self.check.fail(where, f"width and height must be positive, got {width}×{height}")
         return width, height
 
-    def _annotation(self, record: dict, where: str, category: _Category) -> Annotation:
+    def _annotation(self, record: dict, where: str, category: _Category,
+                    image: ImageRecord) -> Annotation:
         box = self._bbox(record, where)
         area = self.check.optional_number(record, "area", where)
         if self.mode == "keypoints" and "keypoints" in record:
@@ -204,6 +211,9 @@ class _DocumentReader:
             segmentation = record.get("segmentation")
             if isinstance(segmentation, dict):
                 mask = self.check.rle(segmentation, where)
+                if (mask.height, mask.width) != (image.height, image.width):
+                    self.check.fail(where, f"mask size {mask.height}×{mask.width} differs from "
+                                    f"the image's {image.height}×{image.width}")
                 return Annotation(category.name, "mask", box=box or rle_box(mask), mask=mask,
                                   area=area)
             rings = self._rings(segmentation, where)
@@ -231,8 +241,10 @@ class _DocumentReader:
             values = self._coordinates(ring, f"polygon {index}", where)
             if len(values) % 2:
                 self.check.fail(where, f"polygon {index} has an odd number of values")
-            if len(values) >= 6:  # COCO holds a few 1- and 2-point rings: they enclose nothing
+            if len(values) >= 6:
                 rings.append(values)
+            else:  # COCO 2017 holds a few 1- and 2-point rings: they enclose nothing
+                self.skipped_rings += 1
         return rings
 
     def _keypoints(self, record: dict, where: str, category: _Category) -> list[Keypoint]:

@@ -7,8 +7,11 @@ numeric columns are never altered, and file names never need it (the pipeline re
 
 Read: columns are found by name (any order, case-insensitive, surrounding spaces ignored), with the
 aliases Datature's tools and the TF `generate_tfrecord.py` family use; unknown extra columns are
-ignored. One `'` is stripped from a text cell only when a formula character follows it, which is
-exactly what the writer adds (a label that really starts with `'=` cannot be told apart).
+ignored. One `'` is stripped from a label or file name cell only when a formula character follows
+it, which is exactly what the writer adds (a label that really starts with `'=` cannot be told
+apart). Coordinates are fractions when every one in the upload is within [0, 1] (`sizes.py`); they
+are then scaled by the row's width/height columns, else by the dataset's size of that image, and a
+row for an image of unknown size is refused with its line number.
 """
 
 from __future__ import annotations

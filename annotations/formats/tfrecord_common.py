@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .naming import split_name
 from .records import Annotation, ImageRecord
+from .source import Source
 from .spec import ExportSet
 
 SHARD_LIMIT = 1 << 30  # bytes; a module constant so tests can shard with a tiny limit
@@ -158,3 +159,76 @@ def _escape(name: str) -> str:
 
 def is_record_file(path: str) -> bool:
     return path.lower().endswith(RECORD_EXTENSIONS)
+
+
+def detect_variant(source: Source, format_id: str) -> int:
+    """95 when the first record's keys are this variant's, 0 for another variant's."""
+    records = [p for p in source.files() if is_record_file(p)]
+    if not records:
+        return 0
+    for path in sorted(records, key=source.size):  # the smallest file is the cheapest peek
+        keys = first_record_keys(source.read(path))
+        if keys:
+            return 95 if variant_of(keys) == format_id else 0
+    return 40 if format_id == "tfrecord" else 0  # TFRecord files we could not look into
+
+
+def variant_of(keys: set[str]) -> str:
+    if any(k.startswith("image/object/keypoint/") for k in keys):
+        return "keypoints_tfrecord"
+    if "image/object/mask" in keys:
+        return "polygon_tfrecord"
+    has_objects = any(k.startswith("image/object/") for k in keys)
+    if not has_objects and ("image/class/label" in keys or "image/class/text" in keys):
+        return "classification_tfrecord"
+    return "tfrecord"
+
+
+def first_record_keys(data: bytes) -> set[str] | None:
+    """The feature keys of the first record (Example.features.feature map keys), or None."""
+    if len(data) < 12:
+        return None
+    length = int.from_bytes(data[:8], "little")
+    payload = data[12:12 + length]
+    if len(payload) < length:
+        return None
+    try:
+        return {key.decode("utf-8")
+                for number, features in _fields(payload) if number == 1
+                for number2, entry in _fields(features) if number2 == 1
+                for number3, key in _fields(entry) if number3 == 1}
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def _fields(buffer: bytes) -> Iterator[tuple[int, bytes]]:
+    """(field number, payload) of each length-delimited field of a protobuf message."""
+    position = 0
+    while position < len(buffer):
+        tag, position = _varint(buffer, position)
+        wire = tag & 7
+        if wire == 2:
+            size, position = _varint(buffer, position)
+            if position + size > len(buffer):
+                raise ValueError("a field runs past the end of its message")
+            yield tag >> 3, buffer[position:position + size]
+            position += size
+        elif wire == 0:
+            position = _varint(buffer, position)[1]
+        elif wire in (1, 5):
+            position += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+
+
+def _varint(buffer: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buffer[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+        if shift > 63:
+            raise ValueError("a varint longer than 10 bytes")

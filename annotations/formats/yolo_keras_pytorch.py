@@ -67,15 +67,23 @@ def detect(source: Source) -> int:
     for path in files:
         if posixpath.basename(path) != ANNOTATIONS:
             continue
-        try:
-            first = next((line for line in source.text(path).splitlines() if line.strip()), "")
-            _parse_line(first, [], path, 1, lenient=True)
-        except FormatError:
+        if not _looks_like_lines(source, path):
             best = max(best, 20)  # the name fits, the content does not
             continue
         beside = posixpath.join(posixpath.dirname(path), CLASSES)
         best = max(best, 90 if beside in files else 70)
     return best
+
+
+def _looks_like_lines(source: Source, path: str, sample: int = 50) -> bool:
+    """The first lines parse, and hold a box or are bare file names: a line of plain numbers
+    ("0 0.5 0.5 0.1 0.1", YOLO Darknet) would otherwise pass as a file name with spaces."""
+    try:
+        lines = [line for line in source.text(path).splitlines() if line.strip()][:sample]
+        parsed = [_parse_line(line, [], path, 1, lenient=True) for line in lines]
+    except FormatError:
+        return False
+    return any(boxes for _, boxes in parsed) or all(len(n.split()) == 1 for n, _ in parsed)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
@@ -152,6 +160,9 @@ def _parse_box(text: str, names: list[str], path: str, number: int, lenient: boo
     class_id = int(parts[4])
     if lenient:
         return "", coords  # detection: the class list is not needed to recognise the shape
+    if not names:
+        raise FormatError(path, f"class id {class_id} cannot be named: no {CLASSES} in the "
+                          "upload", line=number)
     if class_id >= len(names):
         raise FormatError(path, f"class id {class_id} is not in the class list "
                           f"({len(names)} classes)", line=number)

@@ -13,7 +13,7 @@ STORAGES = {**STORAGES, "staticfiles": {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "media"
 NEXUS_EXPORT_DIR = VAR_DIR / "exports"
-NEXUS_PROGRESS_INTERVAL = 0.0
+NEXUS_PROGRESS_INTERVAL = float(os.environ.get("NEXUS_PROGRESS_INTERVAL", "0"))
 
 # A file, not ":memory:", so that real worker processes started by tests see the same database.
 DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405

@@ -1,0 +1,180 @@
+"""Real qcluster processes killed mid-export, timing out, handed one task twice, and soaked.
+
+Slow: each test starts worker processes. The figures of the soak are written to
+test-output/soak.json for the record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+
+from annotations.models import Annotation
+from datasets.models import Dataset, Image
+from exports import reaper, services
+from exports.models import ExportJob
+from exports.options import ExportChoice
+
+from ..worker import ROOT, start_qcluster, stop, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+STALE = 2
+WORKER_ENV = {"NEXUS_HEARTBEAT_STALE_SECONDS": str(STALE), "NEXUS_PROGRESS_INTERVAL": "0.05",
+              "NEXUS_WORKERS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def quick_staleness(settings):
+    settings.NEXUS_HEARTBEAT_STALE_SECONDS = STALE
+
+
+@pytest.fixture
+def clusters(tmp_path):
+    started = []
+
+    def start(**extra):
+        process = start_qcluster(tmp_path / f"qcluster-{len(started)}.log", **{**WORKER_ENV, **extra})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)
+
+
+def big_dataset(owner, n: int = 20000) -> Dataset:
+    dataset = Dataset.objects.create(owner=owner, name="many images", slug="many-images")
+    label = dataset.labels.create(name="thing", position=1)
+    from tests.formats.canonical import canonical_images, image_bytes
+    stored = default_storage.save("images/shared.jpg",
+                                  ContentFile(image_bytes(canonical_images()[2])))
+    images = Image.objects.bulk_create(
+        Image(dataset=dataset, file=stored, original_name=f"img_{i:05d}.jpg", width=100,
+              height=80, checksum=f"{i:064d}", position=i) for i in range(n))
+    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
+                                              xmax=30, ymax=40) for img in images)
+    return dataset
+
+
+def start_export(dataset, seed: int = 1) -> ExportJob:
+    choice = ExportChoice("coco", False, True, seed, 0.2, True)
+    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, choice=choice)
+    return job
+
+
+def status(job) -> str:
+    return ExportJob.objects.values_list("status", flat=True).get(pk=job.pk)
+
+
+def running_with_progress(job) -> ExportJob | None:
+    fresh = ExportJob.objects.get(pk=job.pk)
+    return fresh if fresh.status == "running" and fresh.progress_done > 50 else None
+
+
+def reap_until_done(job, timeout: float = 120) -> ExportJob:
+    def done():
+        reaper.jobs_reap()
+        return status(job) in ("finished", "errored", "cancelled")
+    wait_for(done, timeout=timeout, interval=0.5)
+    return ExportJob.objects.get(pk=job.pk)
+
+
+def assert_one_zip_and_no_temporary_files(job: ExportJob) -> None:
+    assert len(list((services.export_dir() / str(job.pk)).rglob("*.zip"))) == 1
+    time.sleep(STALE + 0.5)
+    reaper.sweep_temporary_files()
+    assert list((services.export_dir() / "tmp").iterdir()) == []
+
+
+def test_sigkill_of_the_worker_mid_export_still_finishes_on_attempt_two(owner, clusters):
+    dataset = big_dataset(owner)
+    clusters()
+    job = start_export(dataset)
+    running = wait_for(lambda: running_with_progress(job), timeout=60, interval=0.05)
+    os.kill(int(running.worker.rsplit(":", 1)[1]), signal.SIGKILL)
+    final = reap_until_done(job)
+    assert (final.status, final.attempts) == ("finished", 2), final.error
+    assert_one_zip_and_no_temporary_files(final)
+
+
+def test_sigkill_of_the_whole_cluster_then_a_restart_finishes_the_job(owner, clusters):
+    dataset = big_dataset(owner)
+    first = clusters()
+    job = start_export(dataset)
+    wait_for(lambda: running_with_progress(job), timeout=60, interval=0.05)
+    stop(first, signal.SIGKILL)
+    clusters()
+    final = reap_until_done(job)
+    assert (final.status, final.attempts) == ("finished", 2), final.error
+    assert_one_zip_and_no_temporary_files(final)
+
+
+def test_an_export_that_kills_its_worker_every_time_errors_after_the_maximum(owner, clusters):
+    dataset = big_dataset(owner)
+    clusters(NEXUS_JOB_TIMEOUT="1")  # django-q2 kills any task running longer than this
+    job = start_export(dataset)
+    final = reap_until_done(job)
+    assert final.status == "errored"
+    assert final.error == "the worker stopped 3 times while exporting"
+    assert final.attempts == 3
+    assert not list((services.export_dir() / str(job.pk)).rglob("*.zip"))
+
+
+def test_one_task_delivered_twice_to_two_workers_finishes_once(owner, clusters):
+    dataset = big_dataset(owner, 2000)
+    clusters(NEXUS_WORKERS="2")
+    job = start_export(dataset)
+    services.enqueue_export(job.pk)  # a duplicate message, as a broker may deliver
+    final = reap_until_done(job)
+    assert (final.status, final.attempts) == ("finished", 1)
+    assert len(list((services.export_dir() / str(job.pk)).rglob("*.zip"))) == 1
+
+
+def test_soak_two_workers_three_exports_and_a_polling_browser_on_sqlite(owner, clusters,
+                                                                      tmp_path):
+    seconds = float(os.environ.get("NEXUS_SOAK_SECONDS", "60"))
+    dataset = big_dataset(owner, 1500)
+    clusters()
+    clusters()
+    client = Client()
+    client.force_login(owner)
+    seed = iter(range(10_000))
+    active = [start_export(dataset, next(seed)) for _ in range(3)]
+    started, polls, errors = 3, 0, []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        response = client.get(reverse("exports:jobs", args=[dataset.pk]))
+        polls += 1
+        if response.status_code != 200:
+            errors.append(response.status_code)
+        for job in list(active):
+            if status(job) in ("finished", "errored", "cancelled"):
+                active.remove(job)
+                active.append(start_export(dataset, next(seed)))
+                started += 1
+        time.sleep(1)
+    final = [reap_until_done(job) for job in active]
+    jobs = ExportJob.objects.filter(dataset=dataset)
+    figures = {
+        "seconds": seconds, "polls": polls, "poll_errors": len(errors), "jobs_started": started,
+        "finished": jobs.filter(status="finished").count(),
+        "errored": jobs.filter(status="errored").count(),
+        "lost": jobs.exclude(status__in=["finished", "errored", "cancelled"]).count(),
+        "max_attempts": max(j.attempts for j in jobs),
+    }
+    log_text = "".join(path.read_text(errors="replace") for path in tmp_path.glob("*.log"))
+    figures["database_is_locked"] = log_text.count("database is locked")
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(figures, indent=2))
+    assert final and errors == [] and figures["database_is_locked"] == 0, figures
+    assert figures["finished"] == started and figures["lost"] == 0, figures

@@ -13,8 +13,9 @@ from .models import Annotation
 
 PAGE_SIZE = 24
 KIND_ORDER = ["box", "polygon", "mask", "keypoints", "tag"]
-KIND_NAMES = {"box": ("box", "boxes"), "polygon": ("polygon", "polygons"), "mask": ("mask", "masks"),
-              "keypoints": ("keypoint instance", "keypoint instances"), "tag": ("tag", "tags")}
+KIND_NAMES = {"box": ("box", "boxes"), "polygon": ("polygon", "polygons"),
+              "mask": ("mask", "masks"), "tag": ("tag", "tags"),
+              "keypoints": ("keypoint instance", "keypoint instances")}
 
 
 def kind_count_text(kind: str, n: int) -> str:

@@ -9,8 +9,6 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
-import time
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -20,17 +18,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.contrib.auth import get_user_model
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 import nexus
 from annotations import mapping
 from annotations.formats import registry
-from annotations.formats.errors import ExportCancelled, FormatError
+from annotations.formats.errors import FormatError
 from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zip, order_and_split
 from datasets.models import Dataset
+from jobs import claiming
 
 from .models import ExportJob
 from .options import ExportChoice, new_seed
@@ -38,6 +35,7 @@ from .selectors import family_counts
 
 log = logging.getLogger(__name__)
 Status = ExportJob.Status
+DOING = "exporting"  # "the worker stopped 3 times while exporting"
 
 
 # --- create -------------------------------------------------------------------------------------
@@ -75,48 +73,14 @@ def enqueue_export(job_id: uuid.UUID) -> None:
 
     ExportJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(),
                                                enqueues=F("enqueues") + 1)
-    async_task("exports.tasks.run_export", str(job_id), task_name=f"export-{job_id}",
+    async_task("exports.tasks.run_export", str(job_id), task_name=task_name(job_id),
                group="exports")
 
 
 # --- run (in the worker) ------------------------------------------------------------------------
 
-class Deferred(Exception):
-    """The owner already has the maximum number of exports running."""
-
-
-def _claim(job_id: str, token: str) -> ExportJob | None:
-    """Take the job with one conditional UPDATE: queued, or running with a stale heartbeat.
-
-    Raises Deferred when the owner is at the running-exports limit: the job stays queued and is
-    enqueued again when one of the owner's exports ends, so other users' jobs are not starved.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS)
-    with transaction.atomic():
-        owner_id = ExportJob.objects.filter(pk=job_id).values_list("owner_id", flat=True).first()
-        if owner_id is None:
-            return None
-        get_user_model().objects.select_for_update().filter(pk=owner_id).first()  # per owner
-        running = (ExportJob.objects.filter(owner_id=owner_id, status=Status.RUNNING,
-                                            heartbeat_at__gte=stale).exclude(pk=job_id).count())
-        claimable = (ExportJob.objects.filter(pk=job_id).filter(
-            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)))
-        if running >= settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER:
-            if claimable.filter(status=Status.QUEUED).update(enqueued_at=None):
-                raise Deferred()
-            return None
-        claimed = claimable.update(status=Status.RUNNING, attempts=F("attempts") + 1,
-                                   worker_token=token, worker=_worker_name(),
-                                   heartbeat_at=now, progress_done=0,
-                                   started_at=Coalesce("started_at", Value(now)))
-    if not claimed:
-        return None
-    return ExportJob.objects.select_related("dataset").get(pk=job_id)
-
-
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def task_name(job_id) -> str:
+    return f"export-{job_id}"
 
 
 def _release_next(owner_id: int) -> None:
@@ -125,29 +89,6 @@ def _release_next(owner_id: int) -> None:
                                         enqueued_at__isnull=True).order_by("created_at").first())
     if waiting is not None:
         enqueue_export(waiting.pk)
-
-
-def _owned(job: ExportJob, token: str):
-    return ExportJob.objects.filter(pk=job.pk, worker_token=token, status=Status.RUNNING)
-
-
-class _ProgressWriter:
-    """Writes progress at most once per interval; each write is the heartbeat and cancel check."""
-
-    def __init__(self, job: ExportJob, token: str) -> None:
-        self.job, self.token = job, token
-        self.interval = settings.NEXUS_PROGRESS_INTERVAL
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.last < self.interval:
-            return
-        self.last = now
-        updated = _owned(self.job, self.token).update(
-            progress_done=done, progress_total=total, heartbeat_at=timezone.now())
-        if not updated:
-            raise ExportCancelled()
 
 
 def export_dir() -> Path:
@@ -177,8 +118,9 @@ def export_job_run(job_id: str) -> str:
     """Run one attempt of the job; returns what happened (for the worker's log)."""
     token = uuid.uuid4().hex
     try:
-        job = _claim(job_id, token)
-    except Deferred:
+        job = claiming.claim(ExportJob, job_id, token,
+                             running_limit=settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER)
+    except claiming.Deferred:
         return "deferred"
     if job is None:
         return "not claimed"
@@ -190,8 +132,9 @@ def export_job_run(job_id: str) -> str:
 
 def _run_claimed(job: ExportJob, token: str) -> str:
     if job.attempts > settings.NEXUS_MAX_ATTEMPTS:
-        _owned(job, token).update(status=Status.ERRORED, finished_at=timezone.now(),
-                                  error=too_many_attempts_message(job.attempts - 1))
+        claiming.owned(job, token).update(
+            status=Status.ERRORED, finished_at=timezone.now(),
+            error=claiming.too_many_attempts_message(job.attempts - 1, DOING))
         return "errored: too many attempts"
     # Everything of this attempt is named after it, so the reaper can tell live from dead.
     work = export_dir() / "tmp" / f"{job.pk}-{token}"
@@ -199,22 +142,18 @@ def _run_claimed(job: ExportJob, token: str) -> str:
     tmp = work.with_name(work.name + ".zip.part")
     try:
         summary = export_zip(build_request(job), str(tmp), image_loader=_open_image,
-                             progress=_ProgressWriter(job, token), work_dir=str(work))
+                             progress=claiming.ProgressWriter(job, token), work_dir=str(work))
         return _publish(job, token, tmp, summary)
-    except ExportCancelled:
+    except claiming.Cancelled:
         return "cancelled"
     except Exception as exc:  # the job row must say why, whatever broke
         log.exception("export %s failed", job.pk)
-        _owned(job, token).update(status=Status.ERRORED, finished_at=timezone.now(),
-                                  error=readable_error(exc))
+        claiming.owned(job, token).update(status=Status.ERRORED, finished_at=timezone.now(),
+                                          error=readable_error(exc))
         return "errored"
     finally:
         tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def too_many_attempts_message(attempts: int) -> str:
-    return f"the worker stopped {attempts} times while exporting"
 
 
 def _publish(job: ExportJob, token: str, tmp: Path, summary) -> str:
@@ -225,7 +164,7 @@ def _publish(job: ExportJob, token: str, tmp: Path, summary) -> str:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
     now = timezone.now()
-    published = _owned(job, token).update(
+    published = claiming.owned(job, token).update(
         status=Status.FINISHED, finished_at=now, file_path=relative.as_posix(), file_name=name,
         file_size=size, sha256=digest, counts=summary.sets, progress_done=F("progress_total"),
         expires_at=now + timedelta(hours=settings.NEXUS_EXPORT_LINK_HOURS), error="")
@@ -259,8 +198,7 @@ def readable_error(exc: BaseException) -> str:
 
 def export_job_cancel(*, job: ExportJob) -> bool:
     """Cancel a queued or running job; the worker notices at its next progress write."""
-    return bool(ExportJob.objects.filter(pk=job.pk, status__in=ExportJob.ACTIVE).update(
-        status=Status.CANCELLED, finished_at=timezone.now(), error=""))
+    return claiming.cancel(job)
 
 
 def job_file(job: ExportJob) -> Path | None:

@@ -24,7 +24,3 @@ class UnknownFormat(KeyError):
 
     def __str__(self) -> str:
         return f"unknown export format {self.format_id!r}"
-
-
-class ExportCancelled(Exception):
-    """Raised from a progress callback to stop an export cleanly."""

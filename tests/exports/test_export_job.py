@@ -34,7 +34,7 @@ def assert_boxes_match(actual: dict, expected: dict, tolerance: float = 0.5) -> 
     for name, boxes in expected.items():
         got = actual[name]
         assert [label for label, _ in got] == [label for label, _ in boxes], name
-        for (_, want), (_, have) in zip(boxes, got):
+        for (_, want), (_, have) in zip(boxes, got, strict=True):
             assert have == pytest.approx(want, abs=tolerance), name
 
 

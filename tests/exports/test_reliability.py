@@ -15,6 +15,7 @@ from datasets.models import Dataset, Image
 from exports import reaper, services, tasks
 from exports.models import ExportJob
 from exports.options import ExportChoice
+from jobs import claiming
 
 from ..conftest import read_zip
 
@@ -95,14 +96,14 @@ def big_dataset(owner, n: int) -> Dataset:
 def test_cancel_stops_a_running_export_and_removes_its_temporary_files(owner, monkeypatch):
     dataset = big_dataset(owner, 200)
     job = new_job(dataset)
-    original = services._ProgressWriter.__call__
+    original = claiming.ProgressWriter.__call__
 
     def cancel_midway(self, done, total):
         if done == 50:
             services.export_job_cancel(job=job)
         return original(self, done, total)
 
-    monkeypatch.setattr(services._ProgressWriter, "__call__", cancel_midway)
+    monkeypatch.setattr(claiming.ProgressWriter, "__call__", cancel_midway)
     assert tasks.run_export(str(job.pk)) == "cancelled"
     job.refresh_from_db()
     assert job.status == "cancelled" and not job.file_path

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -42,7 +41,8 @@ def clusters(tmp_path):
     started = []
 
     def start(**extra):
-        process = start_qcluster(tmp_path / f"qcluster-{len(started)}.log", **{**WORKER_ENV, **extra})
+        log = tmp_path / f"qcluster-{len(started)}.log"
+        process = start_qcluster(log, **{**WORKER_ENV, **extra})
         started.append(process)
         return process
 

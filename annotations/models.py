@@ -17,10 +17,11 @@ class Annotation(models.Model):
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="annotations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # The tight box in absolute pixels, kept for every geometric kind (null for class tags).
-    xmin = models.FloatField(null=True)
-    ymin = models.FloatField(null=True)
-    xmax = models.FloatField(null=True)
-    ymax = models.FloatField(null=True)
+    # Columns are prefixed: PostgreSQL reserves xmin and xmax as system columns.
+    xmin = models.FloatField(null=True, db_column="box_xmin")
+    ymin = models.FloatField(null=True, db_column="box_ymin")
+    xmax = models.FloatField(null=True, db_column="box_xmax")
+    ymax = models.FloatField(null=True, db_column="box_ymax")
     # polygon: {"rings": [[x1, y1, ...], ...]}; mask: {"size": [h, w], "counts": "<RLE>"};
     # keypoints: {"points": [[x, y, v], ...]}; box and tag: null.
     geometry = models.JSONField(null=True, blank=True)

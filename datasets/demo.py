@@ -16,9 +16,9 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from annotations.formats import rle
-from annotations.mapping import annotation_fields
 from annotations.formats.records import Annotation as Record
 from annotations.formats.records import Keypoint
+from annotations.mapping import annotation_fields
 from annotations.models import Annotation
 
 from .models import Dataset, Skeleton

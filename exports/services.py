@@ -29,6 +29,7 @@ from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zi
 from datasets.models import Dataset
 from jobs import claiming
 
+from . import storage
 from .models import ExportJob
 from .options import ExportChoice, new_seed
 from .selectors import family_counts
@@ -92,6 +93,7 @@ def _release_next(owner_id: int) -> None:
 
 
 def export_dir() -> Path:
+    """The worker's local folder: work in progress (tmp/), and published zips on local disk."""
     return Path(settings.NEXUS_EXPORT_DIR)
 
 
@@ -159,17 +161,15 @@ def _run_claimed(job: ExportJob, token: str) -> str:
 def _publish(job: ExportJob, token: str, tmp: Path, summary) -> str:
     size, digest = _fsync_and_hash(tmp)
     name = f"{summary.top_folder}.zip"
-    relative = Path(str(job.pk)) / token / name  # per attempt: a losing duplicate only
-    final = export_dir() / relative              # ever deletes its own file
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)
+    relative = f"{job.pk}/{token}/{name}"  # per attempt: a losing duplicate deletes only its own
+    storage.publish(tmp, relative)
     now = timezone.now()
     published = claiming.owned(job, token).update(
-        status=Status.FINISHED, finished_at=now, file_path=relative.as_posix(), file_name=name,
+        status=Status.FINISHED, finished_at=now, file_path=relative, file_name=name,
         file_size=size, sha256=digest, counts=summary.sets, progress_done=F("progress_total"),
         expires_at=now + timedelta(hours=settings.NEXUS_EXPORT_LINK_HOURS), error="")
     if not published:
-        shutil.rmtree(final.parent, ignore_errors=True)
+        storage.delete_tree(f"{job.pk}/{token}")
         return "lost the race"
     return "finished"
 
@@ -201,11 +201,16 @@ def export_job_cancel(*, job: ExportJob) -> bool:
     return claiming.cancel(job)
 
 
+def has_file(job: ExportJob) -> bool:
+    return (job.status == Status.FINISHED and bool(job.file_path) and not job.file_deleted_at
+            and storage.exists(job.file_path))
+
+
 def job_file(job: ExportJob) -> Path | None:
+    """The zip's path when exports are on local disk (tests and the shell command use it)."""
     if not job.file_path or job.file_deleted_at:
         return None
-    path = export_dir() / job.file_path
-    return path if path.is_file() else None
+    return storage.local_path(job.file_path)
 
 
 def is_expired(job: ExportJob) -> bool:
@@ -219,7 +224,7 @@ def expired_exports_delete() -> int:
     expired = ExportJob.objects.filter(expires_at__lte=timezone.now(), file_deleted_at=None
                                        ).exclude(file_path="")
     for job in expired.iterator():
-        shutil.rmtree(export_dir() / str(job.pk), ignore_errors=True)
+        storage.delete_tree(str(job.pk))
         ExportJob.objects.filter(pk=job.pk).update(file_deleted_at=timezone.now())
         deleted += 1
     return deleted

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -14,7 +16,7 @@ from annotations.formats import registry
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
-from . import links, selectors, services
+from . import links, selectors, services, storage
 from .forms import ExportForm
 from .models import ExportJob
 from .options import ExportChoice
@@ -122,10 +124,16 @@ def _serve(job: ExportJob) -> HttpResponse:
     if services.is_expired(job):
         when = job.expires_at.strftime("%Y-%m-%d %H:%M UTC")
         return _gone(f"This export expired on {when}; export again.")
-    path = services.job_file(job) if job.status == ExportJob.Status.FINISHED else None
-    if path is None:
+    if not services.has_file(job):
         raise Http404("This export has no file to download.")
-    response = FileResponse(open(path, "rb"), content_type="application/zip")
+    seconds = min(settings.NEXUS_PRESIGNED_SECONDS,
+                  int((job.expires_at - timezone.now()).total_seconds()))
+    url = storage.presigned_url(job.file_path, seconds, _ascii_name(job.file_name))
+    if url is not None:
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response
+    response = FileResponse(storage.open_file(job.file_path), content_type="application/zip")
     response["Content-Disposition"] = (f"attachment; filename=\"{_ascii_name(job.file_name)}\"; "
                                        f"filename*=UTF-8''{quote(job.file_name)}")
     response["Cache-Control"] = "private, no-store"

@@ -20,12 +20,21 @@ def worker_env(**extra: str) -> dict[str, str]:
     env.update({
         "DJANGO_SETTINGS_MODULE": "nexus.settings.test",
         "NEXUS_VAR_DIR": str(settings.VAR_DIR),
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_ENABLE_ONEDNN_OPTS": "0",
     })
     env.update(extra)
     return env
+
+
+def database_url() -> str:
+    """The URL of the database this test process uses (the test database, not the main one)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def start_qcluster(log_path: Path, **extra: str) -> subprocess.Popen:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "datasets",
     "annotations",
     "exports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -108,14 +109,37 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("NEXUS_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
+NEXUS_EXPORT_DIR = Path(os.environ.get("NEXUS_EXPORT_DIR", VAR_DIR / "exports"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Published export zips. Work in progress always stays on the worker's local disk.
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": NEXUS_EXPORT_DIR}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Images and export zips on S3-compatible object storage: NEXUS_S3_BUCKET switches it on.
+if os.environ.get("NEXUS_S3_BUCKET"):
+    _s3 = {
+        "bucket_name": os.environ["NEXUS_S3_BUCKET"],
+        "endpoint_url": os.environ.get("NEXUS_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("NEXUS_S3_REGION", "us-east-1"),
+        "access_key": os.environ.get("NEXUS_S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("NEXUS_S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+        "signature_version": "s3v4",
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage",
+                           "OPTIONS": {**_s3, "location": "media"}}
+    STORAGES["exports"] = {"BACKEND": "storages.backends.s3.S3Storage",
+                           "OPTIONS": {**_s3, "location": "exports"}}
+# How long a presigned download URL handed to a browser or a script stays valid (capped by the
+# job's own expiry).
+NEXUS_PRESIGNED_SECONDS = env_int("NEXUS_PRESIGNED_SECONDS", 600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Exports
-NEXUS_EXPORT_DIR = Path(os.environ.get("NEXUS_EXPORT_DIR", VAR_DIR / "exports"))
 NEXUS_EXPORT_LINK_HOURS = env_int("NEXUS_EXPORT_LINK_HOURS", 24)
 NEXUS_EXPORT_CHUNK = env_int("NEXUS_EXPORT_CHUNK", 2000)
 NEXUS_PROGRESS_INTERVAL = float(os.environ.get("NEXUS_PROGRESS_INTERVAL", "1.0"))

@@ -11,8 +11,6 @@ from .base import STORAGES, VAR_DIR  # noqa: E402
 STORAGES = {**STORAGES, "staticfiles": {
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = VAR_DIR / "media"
-NEXUS_EXPORT_DIR = VAR_DIR / "exports"
 NEXUS_PROGRESS_INTERVAL = float(os.environ.get("NEXUS_PROGRESS_INTERVAL", "0"))
 
 # A file, not ":memory:", so that real worker processes started by tests see the same database.

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.formats import registry
 from datasets.models import Dataset
-from exports import services
+from exports import services, storage
 from exports.models import ExportJob
 from exports.options import ExportChoice, parse_format, parse_seed, parse_split
 
@@ -49,7 +49,8 @@ class Command(BaseCommand):
         job.refresh_from_db()
         if job.status != ExportJob.Status.FINISHED:
             raise CommandError(f"export {job.status}: {job.error}")
-        shutil.copyfile(services.job_file(job), opts["output"])
+        with storage.open_file(job.file_path) as source, open(opts["output"], "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
         counts = ", ".join(f"{name} {c['images']} images / {c['annotations']} annotations"
                            for name, c in job.counts.items()) or "nothing to write"
         self.stdout.write(f"Wrote {opts['output']} ({job.file_size} bytes; {counts}; "

@@ -1,0 +1,197 @@
+"""nexus.client against a live server: create -> wait -> download -> sha256 -> unzip. The export
+really runs (exports.tasks.run_export, called while the client waits) and is really downloaded."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from api.services import token_create
+from exports import tasks
+from exports.models import ExportJob
+from exports.services import job_file
+from nexus import client as nexus_client
+from nexus.client import NexusClient, NexusError, unzip_into
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RunExportWhenWaiting:
+    """The client's sleep: the first time it waits, run the queued export (as a worker would)."""
+
+    def __init__(self, after=None) -> None:
+        self.calls, self.after = 0, after
+
+    def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        for job in ExportJob.objects.filter(status="queued"):
+            tasks.run_export(str(job.pk))
+            if self.after:
+                self.after(job)
+
+
+@pytest.fixture
+def token(demo) -> str:
+    return token_create(owner=demo.owner, name="training")[1]
+
+
+def test_the_client_exports_into_a_folder(live_server, demo, token, tmp_path):
+    log = io.StringIO()
+    sleep = RunExportWhenWaiting()
+    client = NexusClient(live_server.url, token, progress=log, sleep=sleep)
+    folder = client.export(demo.pk, "yolo_darknet",
+                           {"split_ratio": 0.25, "shuffle": True, "seed": 7}, tmp_path / "data")
+    assert folder == tmp_path / "data" and sleep.calls == 1
+    job = ExportJob.objects.get()
+    assert job.status == "finished" and (job.seed, job.split_ratio) == (7, 0.25)
+    with zipfile.ZipFile(job_file(job)) as archive:
+        top = job.file_name[:-4] + "/"
+        expected = {n[len(top):] for n in archive.namelist() if not n.endswith("/")}
+    written = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert written == expected and "data.yaml" in written
+    assert len(list((folder / "train" / "images").iterdir())) == 9
+    assert len(list((folder / "test" / "images").iterdir())) == 3
+    assert not (tmp_path / "data.zip").exists()  # the zip is removed once extracted
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]  # no temporary folder left
+    lines = log.getvalue().splitlines()
+    assert lines[0] == f"Export {job.pk} (yolo_darknet): Queued"
+    assert "Queued: 0%" in lines and "Finished: 100%" in lines and "Downloading: 100% " \
+        f"{job.file_size / 1e6:.1f} MB" in lines
+
+
+def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_path):
+    env = {**os.environ, "NEXUS_URL": live_server.url, "NEXUS_TOKEN": token}
+    command = [sys.executable, "-m", "nexus.client", "export", str(demo.pk), "--format", "coco",
+               "--split", "0.5", "--no-images", "--poll", "0.05", "--max-wait", "60",
+               "--keep-zip", "-o", str(tmp_path / "coco")]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ExportJob.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tasks.run_export(str(ExportJob.objects.get().pk)) == "finished"
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert out == f"{tmp_path / 'coco'}\n"
+    job = ExportJob.objects.get()
+    assert (job.format, job.split_ratio, job.include_images) == ("coco", 0.5, False)
+    assert (tmp_path / "coco.zip").read_bytes() == job_file(job).read_bytes()
+    doc = json.loads((tmp_path / "coco" / "train" / "_annotations.coco.json").read_text())
+    assert len(doc["images"]) == 6
+
+
+def test_a_corrupt_download_is_refused_and_nothing_is_extracted(live_server, demo, token,
+                                                                tmp_path):
+    def corrupt(job):
+        job.refresh_from_db()
+        path = job_file(job)
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+
+    client = NexusClient(live_server.url, token, progress=None,
+                         sleep=RunExportWhenWaiting(after=corrupt))
+    with pytest.raises(NexusError) as caught:
+        client.export(demo.pk, "coco", {}, tmp_path / "data")
+    assert caught.value.code == "checksum_mismatch"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_export_is_an_error_with_the_reason(live_server, demo, token, tmp_path):
+    def fail(seconds):
+        ExportJob.objects.update(status="errored", error="The server ran out of disk space.")
+
+    client = NexusClient(live_server.url, token, progress=None, sleep=fail)
+    with pytest.raises(NexusError) as caught:
+        client.export(demo.pk, "coco", {}, tmp_path / "data")
+    assert caught.value.code == "errored"
+    assert caught.value.message.endswith("Errored: The server ran out of disk space.")
+
+
+def test_api_errors_reach_the_caller_with_their_code(live_server, demo, token):
+    with pytest.raises(NexusError) as caught:
+        NexusClient(live_server.url, "nxs_wrong", progress=None).call("GET", "/datasets/")
+    assert (caught.value.status, caught.value.code) == (401, "invalid_token")
+    with pytest.raises(NexusError) as caught:
+        NexusClient(live_server.url, token, progress=None).create_export(demo.pk, "nope")
+    assert (caught.value.status, caught.value.code) == (400, "invalid_option")
+
+
+def test_the_client_waits_out_the_running_exports_limit(live_server, demo, token, settings):
+    settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER = 1
+    client = NexusClient(live_server.url, token, progress=None)
+    client.create_export(demo.pk, "coco")
+    waits = []
+
+    def finish_the_other(seconds):
+        waits.append(seconds)
+        tasks.run_export(str(ExportJob.objects.get().pk))
+
+    client.sleep = finish_the_other
+    job = client.create_export(demo.pk, "pascal_voc")
+    assert waits == [30.0] and job["status"] == "Queued" and job["format"] == "pascal_voc"
+
+
+def test_the_command_line_reports_errors_on_stderr(live_server, demo, token, capsys, tmp_path):
+    argv = ["--url", live_server.url, "--token", token, "export", str(demo.pk), "--format",
+            "nope", "-o", str(tmp_path / "x")]
+    assert nexus_client.main(argv) == 1
+    assert capsys.readouterr().err == "error: Unknown export format 'nope'. [invalid_option]\n"
+
+
+def test_the_command_line_lists_formats_and_datasets(live_server, demo, token, capsys):
+    assert nexus_client.main(["--url", live_server.url, "--token", token, "formats"]) == 0
+    assert "yolo_darknet" in capsys.readouterr().out
+    assert nexus_client.main(["--url", live_server.url, "--token", token, "datasets"]) == 0
+    assert f"{demo.pk}  Street Scenes Demo  (12 images" in capsys.readouterr().out
+
+
+# --- unzipping, without a server ----------------------------------------------------------------
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_unzip_strips_the_one_top_folder(tmp_path):
+    archive = make_zip(tmp_path / "x.zip", {"top/a.txt": b"a", "top/train/b.txt": b"b"})
+    out = unzip_into(archive, tmp_path / "out")
+    assert (out / "a.txt").read_bytes() == b"a" and (out / "train" / "b.txt").read_bytes() == b"b"
+
+
+@pytest.mark.parametrize("name", ["top/../../evil.txt", "/etc/evil.txt", "top\\..\\evil.txt"])
+def test_unzip_refuses_members_that_would_land_outside(tmp_path, name):
+    archive = make_zip(tmp_path / "x.zip", {"top/ok.txt": b"ok", name: b"evil"})
+    with pytest.raises(NexusError) as caught:
+        unzip_into(archive, tmp_path / "out")
+    assert caught.value.code == "unsafe_zip"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zip"]
+
+
+def test_unzip_keeps_a_non_empty_folder_unless_told_to_replace(tmp_path):
+    archive = make_zip(tmp_path / "x.zip", {"top/new.txt": b"new"})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("old")
+    with pytest.raises(NexusError):
+        unzip_into(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "old.txt").exists()
+    unzip_into(archive, tmp_path / "out", replace=True)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["new.txt"]
+
+
+def test_the_client_module_needs_only_the_standard_library():
+    source = (ROOT / "nexus" / "client.py").read_text()
+    imported = {line.split()[1].split(".")[0] for line in source.splitlines()
+                if line.startswith(("import ", "from "))}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported

@@ -9,14 +9,20 @@ from django.shortcuts import get_object_or_404
 from .models import Dataset, Image
 
 
+def _count(queryset: QuerySet, group: str) -> Subquery:
+    """A correlated COUNT per dataset; no outer GROUP BY, so it stays cheap at any size."""
+    return Coalesce(Subquery(queryset.order_by().values(group).annotate(n=Count("pk"))
+                             .values("n")), 0)
+
+
 def datasets_for(user) -> QuerySet[Dataset]:
     from annotations.models import Annotation
 
-    annotation_count = (Annotation.objects.filter(image__dataset=OuterRef("pk")).order_by()
-                        .values("image__dataset").annotate(n=Count("id")).values("n"))
-    return (Dataset.objects.filter(owner=user)
-            .annotate(image_count=Count("images", distinct=True),
-                      annotation_count=Coalesce(Subquery(annotation_count), 0)))
+    return Dataset.objects.filter(owner=user).annotate(
+        image_count=_count(Image.objects.filter(dataset=OuterRef("pk")), "dataset"),
+        annotation_count=_count(Annotation.objects.filter(image__dataset=OuterRef("pk")),
+                                "image__dataset"),
+    )
 
 
 def dataset_for(user, pk: int) -> Dataset:

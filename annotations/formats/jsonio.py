@@ -8,6 +8,7 @@ that names the file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,15 @@ def _emit_items(items: list, open_: str, close: str, number: Callable[[float], s
     out.append(outer + close)
 
 
+_CONSTANT = re.compile(r"[\[:,]\s*(-?Infinity|NaN)\b")
+
+
+def _line_of_constant(text: str) -> int | None:
+    """The line of the first NaN/Infinity used as a value (json does not say where it was)."""
+    match = _CONSTANT.search(text)
+    return text.count("\n", 0, match.start(1)) + 1 if match else None
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -84,4 +94,4 @@ def loads_untrusted(data: bytes | str, file: str) -> Any:
         raise FormatError(file, f"invalid JSON: {exc.msg} (column {exc.colno})",
                           line=exc.lineno) from None
     except ValueError as exc:
-        raise FormatError(file, str(exc)) from None
+        raise FormatError(file, str(exc), line=_line_of_constant(text)) from None

@@ -249,7 +249,7 @@ def _read(module, files: dict[str, object], sizes: dict | None = None):
 @pytest.mark.parametrize("text, message", [
     # NaN is refused while parsing, before any record is looked at.
     (b'{"images": [], "categories": [], "annotations": [{"bbox": [NaN, 0, 1, 1]}]}',
-     "x.json: NaN is not a number JSON allows"),
+     "x.json line 1: NaN is not a number JSON allows"),
     (json.dumps(_coco_json(images=[{"id": "1", "file_name": "a.jpg", "width": 2, "height": 2}])),
      'x.json: images record 1: id must be an integer, got "1"'),
     (json.dumps(_coco_json(annotations=[{"id": 1, "image_id": 1, "bbox": [0, 0, 1, 1]}])),

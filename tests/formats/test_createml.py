@@ -78,7 +78,7 @@ def test_reader_scales_a_normalized_file_by_the_dataset_image_size():
 
 @pytest.mark.parametrize("text, message", [
     ('[{"image": "a.jpg", "annotations": [{"label": "dog", "coordinates": {"x": NaN}}]}]',
-     "x.json: NaN is not a number JSON allows"),
+     "x.json line 1: NaN is not a number JSON allows"),
     ('[{"image": "a.jpg", "annotations": []}, {"image": 7, "annotations": []}]',
      "x.json: record 2: image must be a non-empty string, got 7"),
     ('[{"image": "a.jpg", "annotations": [{"label": "dog", "coordinates": '

@@ -40,3 +40,21 @@ def read_zip(data_or_path) -> dict[str, bytes]:
     source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
     with zipfile.ZipFile(source) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.fixture
+def qclusters(tmp_path):
+    """Start real `qcluster` processes (each call one more, with extra environment); all are
+    stopped when the test ends. Their logs are tmp_path/qcluster-N.log."""
+    from .worker import start_qcluster, stop
+
+    started = []
+
+    def start(**env: str):
+        process = start_qcluster(tmp_path / f"qcluster-{len(started)}.log", **env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)

@@ -11,15 +11,13 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotations.models import Annotation
-from datasets.models import Dataset, Image
 from exports.models import ExportJob
 
+from ..factories import dataset_with_boxes, stored_sample_image
 from .conftest import log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -87,22 +85,9 @@ def test_export_from_the_popup_to_a_downloaded_zip(page, worker, demo):
     assert hashlib.sha256(data).hexdigest() == job.sha256
 
 
-def many_images(owner, n: int) -> Dataset:
-    dataset = Dataset.objects.create(owner=owner, name="Many images", slug="many-images")
-    label = dataset.labels.create(name="thing", position=1)
-    from tests.formats.canonical import canonical_images, image_bytes
-    stored = default_storage.save("images/shared.png",
-                                  ContentFile(image_bytes(canonical_images()[1])))
-    images = Image.objects.bulk_create(
-        Image(dataset=dataset, file=stored, original_name=f"img_{i:05d}.png", width=320,
-              height=240, checksum=f"{i:064d}", position=i) for i in range(n))
-    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
-                                              xmax=30, ymax=40) for img in images)
-    return dataset
-
-
 def test_the_progress_bar_moves_and_finished_appears_without_a_reload(page, worker, owner):
-    dataset = many_images(owner, 40000)  # about five seconds of work: several polls see it
+    # About five seconds of work, so that several polls of the jobs list see it move.
+    dataset = dataset_with_boxes(owner, 40000, file=stored_sample_image(), size=(320, 240))
     open_dataset(page, dataset)
     open_popup(page)
     page.get_by_label("Export Format").select_option("pascal_voc")

@@ -7,13 +7,13 @@ import json
 import pytest
 from pycocotools.coco import COCO
 
-from datasets.models import Dataset, Image
 from exports import tasks
 from exports.models import ExportJob
 from exports.options import ExportChoice
 from exports.services import export_job_create, job_file
 
 from ..conftest import read_zip
+from ..factories import dataset_with_boxes
 from .helpers import expected_boxes, parse_coco, parse_csv, parse_voc, parse_yolo, sizes
 
 
@@ -83,17 +83,6 @@ def test_pascal_voc_export_matches_the_database_within_a_pixel(demo):
         demo.images.count()
 
 
-def make_plain_dataset(owner, n: int) -> Dataset:
-    dataset = Dataset.objects.create(owner=owner, name=f"plain {n}", slug=f"plain-{n}")
-    Image.objects.bulk_create(
-        Image(dataset=dataset, file="unused.jpg", original_name=f"img_{i:03d}.jpg", width=100,
-              height=100, checksum=f"{i:064d}", position=i) for i in range(n))
-    dataset.labels.create(name="thing", position=1)
-    img = dataset.images.first()
-    img.annotations.create(label=dataset.labels.get(), kind="box", xmin=1, ymin=1, xmax=9, ymax=9)
-    return dataset
-
-
 def image_order(members: dict[str, bytes], set_name: str) -> list[str]:
     doc = next(json.loads(d) for n, d in members.items()
                if n.endswith(f"/{set_name}/_annotations.coco.json"))
@@ -102,7 +91,7 @@ def image_order(members: dict[str, bytes], set_name: str) -> list[str]:
 
 @pytest.mark.parametrize("ratio,n_test", [(0.0, 0), (0.3, 30), (1.0, 100)])
 def test_split_puts_the_right_share_in_test_and_every_image_in_one_set(owner, ratio, n_test):
-    dataset = make_plain_dataset(owner, 100)
+    dataset = dataset_with_boxes(owner, 100, boxes_on_every_image=False)
     job, members = run(dataset, "coco", split_ratio=ratio, include_images=False)
     train = image_order(members, "train") if n_test < 100 else []
     test = image_order(members, "test") if n_test else []
@@ -112,7 +101,7 @@ def test_split_puts_the_right_share_in_test_and_every_image_in_one_set(owner, ra
 
 
 def test_shuffle_is_reproducible_with_a_seed_and_differs_with_another(owner):
-    dataset = make_plain_dataset(owner, 40)
+    dataset = dataset_with_boxes(owner, 40, boxes_on_every_image=False)
     _, first = run(dataset, "coco", shuffle=True, seed=7, include_images=False)
     _, again = run(dataset, "coco", shuffle=True, seed=7, include_images=False)
     _, other = run(dataset, "coco", shuffle=True, seed=8, include_images=False)

@@ -11,13 +11,13 @@ import pytest
 from django.utils import timezone
 
 from annotations.formats.zipout import ZipOut
-from datasets.models import Dataset, Image
 from exports import reaper, services, tasks
 from exports.models import ExportJob
 from exports.options import ExportChoice
 from jobs import claiming
 
 from ..conftest import read_zip
+from ..factories import dataset_with_boxes
 
 
 def new_job(dataset, fmt="coco", **options) -> ExportJob:
@@ -81,20 +81,8 @@ def test_past_the_maximum_attempts_the_job_errors_with_the_reason(demo, settings
     assert job.error == "the worker stopped 3 times while exporting"
 
 
-def big_dataset(owner, n: int) -> Dataset:
-    dataset = Dataset.objects.create(owner=owner, name="big", slug="big")
-    label = dataset.labels.create(name="thing", position=1)
-    images = Image.objects.bulk_create(
-        Image(dataset=dataset, file="unused.jpg", original_name=f"img_{i:04d}.jpg", width=64,
-              height=48, checksum=f"{i:064d}", position=i) for i in range(n))
-    from annotations.models import Annotation
-    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
-                                              xmax=30, ymax=40) for img in images)
-    return dataset
-
-
 def test_cancel_stops_a_running_export_and_removes_its_temporary_files(owner, monkeypatch):
-    dataset = big_dataset(owner, 200)
+    dataset = dataset_with_boxes(owner, 200)
     job = new_job(dataset)
     original = claiming.ProgressWriter.__call__
 
@@ -138,7 +126,7 @@ def test_an_owner_at_the_running_limit_waits_while_other_users_run(demo, strange
     assert tasks.run_export(str(waiting.pk)) == "deferred"
     waiting.refresh_from_db()
     assert waiting.status == "queued" and waiting.enqueued_at is None
-    other = big_dataset(stranger, 3)
+    other = dataset_with_boxes(stranger, 3)
     assert tasks.run_export(str(new_job(other).pk)) == "finished"  # not starved
     # When the busy export ends, the owner's waiting export is enqueued again.
     ExportJob.objects.filter(pk=busy.pk).update(status="finished")

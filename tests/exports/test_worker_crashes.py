@@ -12,18 +12,15 @@ import signal
 import time
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
-from annotations.models import Annotation
-from datasets.models import Dataset, Image
 from exports import reaper, services
 from exports.models import ExportJob
 from exports.options import ExportChoice
 
-from ..worker import ROOT, start_qcluster, stop, wait_for
+from ..factories import dataset_with_boxes, stored_sample_image
+from ..worker import ROOT, stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 STALE = 2
@@ -37,32 +34,8 @@ def quick_staleness(settings):
 
 
 @pytest.fixture
-def clusters(tmp_path):
-    started = []
-
-    def start(**extra):
-        log = tmp_path / f"qcluster-{len(started)}.log"
-        process = start_qcluster(log, **{**WORKER_ENV, **extra})
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        stop(process)
-
-
-def big_dataset(owner, n: int = 20000) -> Dataset:
-    dataset = Dataset.objects.create(owner=owner, name="many images", slug="many-images")
-    label = dataset.labels.create(name="thing", position=1)
-    from tests.formats.canonical import canonical_images, image_bytes
-    stored = default_storage.save("images/shared.jpg",
-                                  ContentFile(image_bytes(canonical_images()[2])))
-    images = Image.objects.bulk_create(
-        Image(dataset=dataset, file=stored, original_name=f"img_{i:05d}.jpg", width=100,
-              height=80, checksum=f"{i:064d}", position=i) for i in range(n))
-    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
-                                              xmax=30, ymax=40) for img in images)
-    return dataset
+def clusters(qclusters):
+    return lambda **extra: qclusters(**{**WORKER_ENV, **extra})
 
 
 def start_export(dataset, seed: int = 1) -> ExportJob:
@@ -96,7 +69,7 @@ def assert_one_zip_and_no_temporary_files(job: ExportJob) -> None:
 
 
 def test_sigkill_of_the_worker_mid_export_still_finishes_on_attempt_two(owner, clusters):
-    dataset = big_dataset(owner)
+    dataset = dataset_with_boxes(owner, 20000, file=stored_sample_image())
     clusters()
     job = start_export(dataset)
     running = wait_for(lambda: running_with_progress(job), timeout=60, interval=0.05)
@@ -107,7 +80,7 @@ def test_sigkill_of_the_worker_mid_export_still_finishes_on_attempt_two(owner, c
 
 
 def test_sigkill_of_the_whole_cluster_then_a_restart_finishes_the_job(owner, clusters):
-    dataset = big_dataset(owner)
+    dataset = dataset_with_boxes(owner, 20000, file=stored_sample_image())
     first = clusters()
     job = start_export(dataset)
     wait_for(lambda: running_with_progress(job), timeout=60, interval=0.05)
@@ -119,7 +92,7 @@ def test_sigkill_of_the_whole_cluster_then_a_restart_finishes_the_job(owner, clu
 
 
 def test_an_export_that_kills_its_worker_every_time_errors_after_the_maximum(owner, clusters):
-    dataset = big_dataset(owner)
+    dataset = dataset_with_boxes(owner, 20000, file=stored_sample_image())
     clusters(NEXUS_JOB_TIMEOUT="1")  # django-q2 kills any task running longer than this
     job = start_export(dataset)
     final = reap_until_done(job)
@@ -130,7 +103,7 @@ def test_an_export_that_kills_its_worker_every_time_errors_after_the_maximum(own
 
 
 def test_one_task_delivered_twice_to_two_workers_finishes_once(owner, clusters):
-    dataset = big_dataset(owner, 2000)
+    dataset = dataset_with_boxes(owner, 2000, file=stored_sample_image())
     clusters(NEXUS_WORKERS="2")
     job = start_export(dataset)
     services.enqueue_export(job.pk)  # a duplicate message, as a broker may deliver
@@ -142,7 +115,7 @@ def test_one_task_delivered_twice_to_two_workers_finishes_once(owner, clusters):
 def test_soak_two_workers_three_exports_and_a_polling_browser_on_sqlite(owner, clusters,
                                                                       tmp_path):
     seconds = float(os.environ.get("NEXUS_SOAK_SECONDS", "60"))
-    dataset = big_dataset(owner, 1500)
+    dataset = dataset_with_boxes(owner, 1500, file=stored_sample_image())
     clusters()
     clusters()
     client = Client()

@@ -18,14 +18,13 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.models import Annotation
-from datasets.models import Dataset, Image
 from exports import reaper, services, storage, tasks
 from exports.models import ExportJob
 from exports.options import ExportChoice
 
 from ..conftest import read_zip
-from ..worker import start_qcluster, stop, wait_for
+from ..factories import dataset_with_boxes
+from ..worker import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
@@ -51,18 +50,8 @@ def quick_staleness(settings):
 
 
 @pytest.fixture
-def clusters(tmp_path):
-    started = []
-
-    def start(**extra):
-        process = start_qcluster(tmp_path / f"qcluster-{len(started)}.log",
-                                 **{**WORKER_ENV, **extra})
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        stop(process)
+def clusters(qclusters):
+    return lambda **extra: qclusters(**{**WORKER_ENV, **extra})
 
 
 def test_the_configuration_really_is_postgresql_redis_and_s3():
@@ -104,19 +93,8 @@ def test_two_qcluster_processes_export_at_once_and_downloads_use_presigned_urls(
         assert any(name.endswith("/train/_annotations.coco.json") for name in read_zip(data))
 
 
-def many_images(owner, n: int) -> Dataset:
-    dataset = Dataset.objects.create(owner=owner, name="many", slug="many")
-    label = dataset.labels.create(name="thing", position=1)
-    images = Image.objects.bulk_create(
-        Image(dataset=dataset, file="unused.jpg", original_name=f"img_{i:05d}.jpg", width=100,
-              height=80, checksum=f"{i:064d}", position=i) for i in range(n))
-    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
-                                              xmax=30, ymax=40) for img in images)
-    return dataset
-
-
 def test_a_worker_killed_mid_export_is_recovered_although_redis_lost_its_task(owner, clusters):
-    dataset = many_images(owner, 30000)
+    dataset = dataset_with_boxes(owner, 30000)
     clusters()
     job = export(dataset, 1, include_images=False)
 

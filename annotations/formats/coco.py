@@ -10,7 +10,7 @@ The writer and reader shared by the three COCO variants live in coco_writer.py /
 from __future__ import annotations
 
 from .coco_reader import read_coco, sniff
-from .coco_writer import write_coco_set
+from .coco_writer import write_coco_boxes, write_coco_set
 from .records import ReadResult
 from .source import Source
 from .spec import ExportSet, FormatSpec, ReadContext
@@ -27,6 +27,11 @@ SPEC = FormatSpec(
 
 def write_set(export_set: ExportSet, out) -> None:
     write_coco_set(export_set, out, "boxes")
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The pipeline's box fast path (boxes.py): the same file as `write_set`."""
+    write_coco_boxes(export_set, out)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:

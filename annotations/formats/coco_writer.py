@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from . import numbers
+from .boxes import BoxImage
 from .geometry import rectangle_ring
 from .records import Annotation, ImageRecord
 from .spec import ExportSet, put_image
@@ -56,6 +57,38 @@ def write_coco_set(export_set: ExportSet, out, variant: Variant) -> None:
         doc.write("\n  ]\n}\n" if annotation_id else "]\n}\n")
 
 
+def write_coco_boxes(export_set: ExportSet, out) -> None:
+    """`coco` from BoxImages (boxes.py): the same JSON as write_coco_set(..., "boxes")."""
+    fmt = numbers.formatter(export_set.normalized)
+    area = numbers.format_absolute
+    category_ids = {name: i for i, name in enumerate(export_set.label_names, start=1)}
+    spool = out.new_work_path()
+    with out.open_text(export_set.folder + ANNOTATION_FILE) as doc, \
+            open(spool, "w+", encoding="utf-8", newline="", buffering=1 << 20) as annotations:
+        doc.write("{\n" + f'  "info": {_info(export_set)},\n  "licenses": [],\n  "images": [')
+        annotation_id = image_id = 0
+        for image_id, image in enumerate(export_set.images, start=1):
+            doc.write(("\n    " if image_id == 1 else ",\n    ") + _image_entry(image_id, image))
+            if image.boxes:
+                entries = []
+                for label, x0, y0, x1, y1, pixels in image.boxes:
+                    annotation_id += 1
+                    entries.append(
+                        f'{{"id": {annotation_id}, "image_id": {image_id}, "category_id": '
+                        f'{category_ids[label]}, "bbox": [{fmt(x0)}, {fmt(y0)}, {fmt(x1 - x0)}, '
+                        f'{fmt(y1 - y0)}], "area": {area(pixels or 0.0)}, "iscrowd": 0, '
+                        f'"segmentation": []}}')
+                first = annotation_id == len(entries)
+                annotations.write(("\n    " if first else ",\n    ") + ",\n    ".join(entries))
+            put_image(export_set, out, image)
+        doc.write("\n  ],\n" if image_id else "],\n")
+        doc.write('  "categories": [' + _categories(export_set, "boxes") + '],\n')
+        doc.write('  "annotations": [')
+        annotations.seek(0)
+        shutil.copyfileobj(annotations, doc, 1 << 20)
+        doc.write("\n  ]\n}\n" if annotation_id else "]\n}\n")
+
+
 def _info(export_set: ExportSet) -> str:
     # The export's top folder names dataset, format and time, so a JSON that has left its zip
     # still says where it came from; no wall-clock time here keeps exports byte-identical.
@@ -64,7 +97,7 @@ def _info(export_set: ExportSet) -> str:
             + ', "contributor": "Nexus"}')
 
 
-def _image_entry(image_id: int, image: ImageRecord) -> str:
+def _image_entry(image_id: int, image: ImageRecord | BoxImage) -> str:
     return (f'{{"id": {image_id}, "file_name": {_string(image.file_name)}, '
             f'"width": {image.width}, "height": {image.height}}}')
 

@@ -17,7 +17,10 @@ import json
 import posixpath
 import re
 
+from dataclasses import replace
+
 from . import jsonio, numbers
+from .boxes import BoxImage, box_images
 from .coco_check import Checker, show
 from .errors import FormatError
 from .records import Annotation, ImageRecord, ReadResult
@@ -40,25 +43,34 @@ Box = tuple[str, float, float, float, float]  # label, centre x, centre y, width
 
 
 def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py)."""
     fmt = numbers.formatter(export_set.normalized)
+    labels: dict[str, str] = {}
     with out.open_text(export_set.folder + ANNOTATION_FILE) as doc:
         doc.write("[")
         for index, image in enumerate(export_set.images):
-            doc.write(("\n  " if index == 0 else ",\n  ") + _entry(image, fmt))
+            doc.write(("\n  " if index == 0 else ",\n  ") + _entry(image, fmt, labels))
             put_image(export_set, out, image)
         doc.write("\n]\n")
 
 
-def _entry(image: ImageRecord, fmt) -> str:
+def _entry(image: BoxImage, fmt, labels: dict[str, str]) -> str:
     boxes = []
-    for a in image.annotations:
-        x0, y0, x1, y1 = a.box
-        boxes.append(f'{{"label": {_string(a.label)}, "coordinates": {{'
+    for label, x0, y0, x1, y1, _ in image.boxes:
+        text = labels.get(label)
+        if text is None:
+            text = labels[label] = _string(label)
+        boxes.append(f'{{"label": {text}, "coordinates": {{'
                      f'"x": {fmt((x0 + x1) / 2)}, "y": {fmt((y0 + y1) / 2)}, '
                      f'"width": {fmt(x1 - x0)}, "height": {fmt(y1 - y0)}}}}}')
-    body = "[" + "".join(("\n    " if i == 0 else ",\n    ") + b for i, b in enumerate(boxes))
-    body += "\n  ]" if boxes else "]"
-    return f'{{"image": {_string(image.file_name)}, "annotations": {body}}}'
+    if not boxes:
+        return f'{{"image": {_string(image.file_name)}, "annotations": []}}'
+    return (f'{{"image": {_string(image.file_name)}, "annotations": [\n    '
+            + ",\n    ".join(boxes) + "\n  ]}")
 
 
 def detect(source: Source) -> int:

@@ -20,6 +20,7 @@ import csv
 import io
 import math
 import posixpath
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,28 @@ BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
 def text_cell(value: str) -> str:
     """A class/label cell, made safe to open in a spreadsheet."""
     return "'" + value if value.startswith(FORMULA_CELL_STARTS) else value
+
+
+# Characters for which csv.writer (excel dialect, "\n" line ends) may quote a cell; a text without
+# any is written as it is.
+_MAY_QUOTE = re.compile('[,"\x00-\x1f]')
+
+
+def csv_text(text: str) -> str:
+    """One text cell exactly as csv.writer writes it inside a row (quoted only when needed)."""
+    if not _MAY_QUOTE.search(text):
+        return text
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([text, ""])
+    return buffer.getvalue()[:-2]  # the cell, without ",\n"
+
+
+class LabelCells(dict):
+    """label -> its class/label cell (formula prefix, quoting), computed once per label."""
+
+    def __missing__(self, label: str) -> str:
+        cell = self[label] = csv_text(text_cell(label))
+        return cell
 
 
 def read_text_cell(value: str) -> str:

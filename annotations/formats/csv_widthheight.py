@@ -12,8 +12,11 @@ column order; image sizes come from the dataset.
 
 from __future__ import annotations
 
-from .csv_common import (ANNOTATIONS_CSV, BoxRow, CsvTable, csv_writer, detect_csv,
-                         read_box_tables, text_cell)
+from dataclasses import replace
+
+from .boxes import box_images
+from .csv_common import (ANNOTATIONS_CSV, BoxRow, CsvTable, LabelCells, csv_text, detect_csv,
+                         read_box_tables)
 from .errors import FormatError
 from .naming import RenameRules
 from .numbers import formatter
@@ -38,13 +41,21 @@ REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
 
 
 def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
     number = formatter(export_set.normalized)
-    with csv_writer(out, export_set.folder + ANNOTATIONS_CSV, HEADER) as writer:
+    labels = LabelCells()
+    with out.open_text(export_set.folder + ANNOTATIONS_CSV) as handle:
+        handle.write(",".join(HEADER) + "\n")
         for image in export_set.images:
-            for a in image.annotations:
-                x0, y0, x1, y1 = a.box
-                writer.writerow([image.file_name, number(x0), number(y0), number(x1 - x0),
-                                 number(y1 - y0), text_cell(a.label)])
+            if image.boxes:
+                name = csv_text(image.file_name)
+                handle.write("".join([
+                    f"{name},{number(x0)},{number(y0)},{number(x1 - x0)},{number(y1 - y0)},"
+                    f"{labels[label]}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
             put_image(export_set, out, image)
 
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 FORBIDDEN = set('/\\:*?"<>|')
 FORMULA_STARTS = ("=", "+", "-", "@")
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
+# FORBIDDEN or a control character (Unicode category Cc is exactly U+0000-U+001F, U+007F-U+009F):
+# one regex search per name instead of a category lookup per character (names are checked once
+# per exported image).
+_OFFENDING = re.compile('[/\\\\:*?"<>|\x00-\x1f\x7f-\x9f]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,7 @@ def _is_offending(ch: str, rules: RenameRules) -> bool:
 
 
 def needs_rename(name: str, rules: RenameRules) -> bool:
-    if any(_is_offending(ch, rules) for ch in name):
+    if _OFFENDING.search(name) or (rules.whitespace and any(map(str.isspace, name))):
         return True
     if rules.formula_start and name.startswith(FORMULA_STARTS):
         return True

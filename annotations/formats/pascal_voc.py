@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
+from .boxes import BoxImage, box_images
 from .errors import FormatError
 from .naming import RenameRules, split_name
 from .numbers import format_normalized
@@ -54,22 +55,71 @@ _ROOT = re.compile(rb"<annotation[\s>]")
 CORNERS = ("xmin", "ymin", "xmax", "ymax")
 
 
+# The XML as lxml's pretty printer writes it, as text templates: building an lxml tree per image
+# cost more than the rest of the export. Names and labels with a character XML escapes or refuses
+# still go through lxml (`_xml`), so the output is the same in every case.
+_HEAD = ("<?xml version='1.0' encoding='UTF-8'?>\n<annotation>\n"
+         f"  <folder>{IMAGE_FOLDER.rstrip('/')}</folder>\n"
+         "  <filename>{0}</filename>\n  <path>{0}</path>\n"
+         "  <source>\n    <database>Nexus</database>\n  </source>\n"
+         "  <size>\n    <width>{1}</width>\n    <height>{2}</height>\n    <depth>3</depth>\n"
+         "  </size>\n  <segmented>0</segmented>\n")
+_OBJECT = ("  <object>\n    <name>%s</name>\n    <pose>Unspecified</pose>\n"
+           "    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n"
+           "      <xmin>%s</xmin>\n      <ymin>%s</ymin>\n      <xmax>%s</xmax>\n"
+           "      <ymax>%s</ymax>\n    </bndbox>\n  </object>\n")
+_TAIL = "</annotation>\n"
+_NOT_PLAIN = re.compile("[&<>\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py)."""
     folder = export_set.folder
     out.add_bytes(folder + LABELMAP, LABELMAP_HEADER + "".join(
         f"{label.name}:{','.join(str(c) for c in label.color)}::\n"
         for label in export_set.labels))
+    normalized = export_set.normalized
+    plain = _Plain()
     stems = []
     for image in export_set.images:
         stem = split_name(image.file_name)[0]
         stems.append(stem)
-        out.add_bytes(f"{folder}Annotations/{stem}.xml", _xml(image, export_set.normalized))
+        if plain[image.file_name] and all(plain[box[0]] for box in image.boxes):
+            xml = _xml_text(image, normalized).encode("utf-8")
+        else:
+            xml = _xml(image, normalized)
+        out.add_bytes(f"{folder}Annotations/{stem}.xml", xml)
         put_image(export_set, out, image, IMAGE_FOLDER)
     out.add_bytes(f"{folder}ImageSets/Main/{export_set.name}.txt",
                   "".join(f"{stem}\n" for stem in stems))
 
 
-def _xml(image: ImageRecord, normalized: bool) -> bytes:
+class _Plain(dict):
+    """text -> whether the template may carry it as it is (remembered: labels repeat)."""
+
+    def __missing__(self, text: str) -> bool:
+        plain = self[text] = not _NOT_PLAIN.search(text)
+        return plain
+
+
+def _xml_text(image: BoxImage, normalized: bool) -> str:
+    parts = [_HEAD.format(image.file_name, image.width, image.height)]
+    if normalized:
+        for label, x0, y0, x1, y1, _ in image.boxes:
+            parts.append(_OBJECT % (label, format_normalized(x0), format_normalized(y0),
+                                    format_normalized(x1), format_normalized(y1)))
+    else:
+        for label, x0, y0, x1, y1, _ in image.boxes:
+            parts.append(_OBJECT % (label, round(x0) + 1, round(y0) + 1, round(x1), round(y1)))
+    parts.append(_TAIL)
+    return "".join(parts)
+
+
+def _xml(image: BoxImage, normalized: bool) -> bytes:
     root = etree.Element("annotation")
     # folder + filename is the image's path relative to the set folder.
     _sub(root, "folder", IMAGE_FOLDER.rstrip("/"))
@@ -80,13 +130,13 @@ def _xml(image: ImageRecord, normalized: bool) -> bytes:
     for tag, value in (("width", image.width), ("height", image.height), ("depth", 3)):
         _sub(size, tag, str(value))
     _sub(root, "segmented", "0")
-    for a in image.annotations:
+    for label, x0, y0, x1, y1, _ in image.boxes:
         obj = etree.SubElement(root, "object")
-        for tag, value in (("name", a.label), ("pose", "Unspecified"), ("truncated", "0"),
+        for tag, value in (("name", label), ("pose", "Unspecified"), ("truncated", "0"),
                            ("difficult", "0")):
             _sub(obj, tag, value)
         bndbox = etree.SubElement(obj, "bndbox")
-        for tag, value in zip(CORNERS, _corners(a.box, normalized)):
+        for tag, value in zip(CORNERS, _corners((x0, y0, x1, y1), normalized)):
             _sub(bndbox, tag, value)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 

@@ -11,10 +11,11 @@ Import also reads `obj.names`, `_darknet.labels` and `data.yaml` class lists (CV
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 
+from .boxes import box_images
 from .errors import FormatError
 from .naming import split_name
-from .numbers import fixed6
 from .records import Annotation, ImageRecord, ReadResult
 from .source import Source
 from .spec import ExportRoot, ExportSet, FormatSpec, ReadContext, put_image
@@ -34,16 +35,21 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", "
 
 
 def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py): one `%.6f` line per box, `-0.000000` written as 0."""
     folder = export_set.folder
     out.add_bytes(folder + "classes.txt", "".join(f"{n}\n" for n in export_set.label_names))
     index = export_set.class_index
     for image in export_set.images:
-        lines = []
-        for a in image.annotations:
-            x0, y0, x1, y1 = a.box
-            lines.append(f"{index[a.label]} {fixed6((x0 + x1) / 2)} {fixed6((y0 + y1) / 2)} "
-                         f"{fixed6(x1 - x0)} {fixed6(y1 - y0)}\n")
-        out.add_bytes(f"{folder}labels/{split_name(image.file_name)[0]}.txt", "".join(lines))
+        text = "".join(["%d %.6f %.6f %.6f %.6f\n" % (index[label], (x0 + x1) / 2,
+                                                       (y0 + y1) / 2, x1 - x0, y1 - y0)
+                        for label, x0, y0, x1, y1, _ in image.boxes])
+        if "-0.000000" in text:  # fixed6: a negative zero is written 0.000000
+            text = text.replace("-0.000000", "0.000000")
+        out.add_bytes(f"{folder}labels/{split_name(image.file_name)[0]}.txt", text)
         put_image(export_set, out, image, "images/")
 
 

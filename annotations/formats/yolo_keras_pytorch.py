@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from dataclasses import replace
 
+from .boxes import box_images
 from .errors import FormatError
 from .naming import RenameRules
 from .numbers import format_normalized
@@ -45,14 +47,19 @@ Box = tuple[str, tuple[float, float, float, float]]
 
 
 def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py)."""
     folder = export_set.folder
     out.add_bytes(folder + CLASSES, "".join(f"{name}\n" for name in export_set.label_names))
     number = format_normalized if export_set.normalized else _whole_pixels
     index = export_set.class_index
     with out.open_text(folder + ANNOTATIONS) as handle:
         for image in export_set.images:
-            boxes = "".join(f" {','.join(number(v) for v in a.box)},{index[a.label]}"
-                            for a in image.annotations)
+            boxes = "".join([f" {number(x0)},{number(y0)},{number(x1)},{number(y1)},{index[label]}"
+                             for label, x0, y0, x1, y1, _ in image.boxes])
             handle.write(f"{image.file_name}{boxes}\n")
             put_image(export_set, out, image)
 

@@ -1,0 +1,113 @@
+"""ZipOut writes exactly the bytes zipfile would, however its members were added."""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import zipfile
+
+import pytest
+
+from annotations.formats import zipout
+from annotations.formats.zipout import FIXED_TIME, ZipOut, bytes_loader
+
+
+def reference_zip(target, members: list[tuple[str, str, bytes]], level: int) -> None:
+    """The previous implementation: zipfile, members sorted, writestr for small bytes,
+    open(force_zip64=True) for spooled files (deflated) and images (stored)."""
+    with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
+        for path, kind, data in sorted(members):
+            info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            if kind == "image":
+                info.compress_type = zipfile.ZIP_STORED
+                with archive.open(info, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(io.BytesIO(data), dst, zipout.COPY_CHUNK)
+                continue
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info._compresslevel = level
+            if kind == "bytes" and len(data) <= zipout.SPOOL_LIMIT:
+                archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                                 compresslevel=level)
+            else:
+                with archive.open(info, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(io.BytesIO(data), dst, zipout.COPY_CHUNK)
+
+
+def _text(rng: random.Random, size: int) -> bytes:
+    words = [b"0 0.512345 0.250000 0.125000 0.062500\n", b'{"id": 1, "bbox": [1.5, 2]},\n',
+             b"car", b"Bild \xc3\xbc", b"\n"]
+    parts, total = [], 0
+    while total < size:
+        word = rng.choice(words)
+        parts.append(word)
+        total += len(word)
+    return b"".join(parts)[:size]
+
+
+def _members(seed: int) -> list[tuple[str, str, bytes]]:
+    rng = random.Random(seed)
+    members = [
+        ("top/manifest.json", "bytes", b'{"a": 1}\n'),
+        ("top/train/labels/empty.txt", "bytes", b""),
+        ("top/train/labels/Bild \u00fc.txt", "bytes", _text(rng, 300)),  # UTF-8 name flag
+        ("top/train/big.bin", "bytes", _text(rng, zipout.SPOOL_LIMIT + 10)),  # spooled by size
+        ("top/train/_annotations.coco.json", "file", _text(rng, 3 * zipout.COPY_CHUNK + 17)),
+        ("top/train/_annotations.csv", "file", _text(rng, zipout.COPY_CHUNK)),  # exactly 1 MiB
+        ("top/test/_annotations.csv", "file", b""),
+        ("top/train/images/a.jpg", "image", rng.randbytes(5000)),
+        ("top/train/images/b\u00e9.png", "image", rng.randbytes(2 * zipout.COPY_CHUNK + 3)),
+    ]
+    members += [(f"top/train/labels/{i:05d}.txt", "bytes", _text(rng, rng.randrange(0, 400)))
+                for i in range(300)]
+    rng.shuffle(members)  # writers add in any order
+    return members
+
+
+@pytest.mark.parametrize("level", [1, 6])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_zip_bytes_equal_zipfiles(tmp_path, seed, level):
+    members = _members(seed)
+    images = {path: data for path, kind, data in members if kind == "image"}
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader(images), work_dir=str(tmp_path),
+                 compresslevel=level)
+    for path, kind, data in members:
+        if kind == "bytes":
+            out.add_bytes(path, data)
+        elif kind == "file":
+            with out.open_text(path) as handle:
+                handle.write(data.decode("utf-8"))
+        else:
+            out.add_image(path, path)
+    seen = []
+    out.close(on_member=lambda path, kind: seen.append(path))
+    reference_zip(tmp_path / "old.zip", members, level)
+    assert seen == sorted(path for path, _, _ in members)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "new.zip") as archive:
+        assert archive.testzip() is None
+        assert {i.filename: archive.read(i) for i in archive.infolist()} == \
+            {path: data for path, _, data in members}
+
+
+def test_many_members_use_zip64_end_records_as_zipfile_does(tmp_path):
+    members = [(f"top/labels/{i:06d}.txt", "bytes", b"0 0.5 0.5 0.1 0.1\n")
+               for i in range(zipfile.ZIP_FILECOUNT_LIMIT + 5)]
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    for path, _, data in members:
+        out.add_bytes(path, data)
+    out.close()
+    reference_zip(tmp_path / "old.zip", members, zipout.DEFAULT_LEVEL)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+
+
+def test_a_path_added_twice_is_refused(tmp_path):
+    out = ZipOut(tmp_path / "x.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    out.add_bytes("a.txt", b"1")
+    with pytest.raises(ValueError, match="two members"):
+        out.add_bytes("a.txt", b"2")
+    with pytest.raises(ValueError, match="two members"):
+        out.open_text("a.txt")
+    out.discard()

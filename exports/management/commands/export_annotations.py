@@ -15,6 +15,8 @@ from exports.options import ExportChoice, parse_format, parse_seed, parse_split
 
 
 class Command(BaseCommand):
+    # Checks cost a third of a small export's start-up; `manage.py check` and the server run them.
+    requires_system_checks: list[str] = []
     help = ("Export a dataset's annotations to a zip, e.g. "
             "export_annotations 3 --format yolo_darknet --split 0.3 --shuffle --seed 7 -o out.zip")
 

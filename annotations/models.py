@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
-from datasets.models import Image, Label
+from datasets.models import Dataset, Image, Label
+from jobs.models import BackgroundJob, JobStatus
 
 
 class Annotation(models.Model):
@@ -32,3 +36,53 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label_id} on image {self.image_id}"
+
+
+class ImportJob(BackgroundJob):
+    """An annotation upload: analysed (in the web request when small, else by the worker), then
+    waiting for the user to review the preview, then imported by the worker in one transaction.
+
+    The phase says which step the job's status is about: `analyse` (queued/running/errored),
+    `review` (status finished: the preview is ready and waits for Confirm or Discard), `import`
+    (queued/running, then finished with counts, or errored: nothing written)."""
+
+    class Phase(models.TextChoices):
+        ANALYSE = "analyse", "Analysing"
+        REVIEW = "review", "Awaiting confirmation"
+        IMPORT = "import", "Importing"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="import_jobs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="import_jobs")
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.ANALYSE)
+    upload_id = models.CharField(max_length=64, help_text="The upload's folder (datasets.uploads)")
+    original_name = models.CharField(max_length=255)
+    upload_size = models.PositiveBigIntegerField(default=0)
+    format = models.CharField(max_length=40, blank=True, help_text="Chosen; blank: detect")
+    detected_format = models.CharField(max_length=40, blank=True)
+    report = models.JSONField(default=dict, blank=True)  # the preview (importing.analyse_source)
+    counts = models.JSONField(default=dict, blank=True)  # what the import wrote
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["dataset", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"import of {self.original_name} into {self.dataset_id} ({self.phase})"
+
+    @property
+    def awaiting_review(self) -> bool:
+        return self.phase == self.Phase.REVIEW and self.status == JobStatus.FINISHED
+
+    @property
+    def state(self) -> str:
+        """One word for the jobs list: the status as the user should read it."""
+        if self.status in (JobStatus.ERRORED, JobStatus.CANCELLED, JobStatus.QUEUED):
+            return self.get_status_display()
+        if self.phase == self.Phase.ANALYSE:
+            return "Analysing"
+        if self.phase == self.Phase.REVIEW:
+            return "Ready to review"
+        return "Importing" if self.status == JobStatus.RUNNING else "Imported"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
 
 from datasets.models import Dataset, Image, Skeleton
 
-from .models import Annotation
+from .models import Annotation, ImportJob
 
 PAGE_SIZE = 24
 KIND_ORDER = ["box", "polygon", "mask", "keypoints", "tag"]
@@ -77,3 +78,19 @@ def _drawable(kind: str, name: str, colour: str, box: tuple, geometry: dict | No
                              if a < len(points) and b < len(points)
                              and points[a][2] > 0 and points[b][2] > 0]
     return drawable
+
+
+def dataset_import_jobs(dataset: Dataset) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(dataset=dataset).order_by("-created_at")
+
+
+def import_job_for(user, job_id) -> ImportJob:
+    """The user's import job; anyone else (or a job of someone else's dataset) gets a 404."""
+    return get_object_or_404(ImportJob.objects.select_related("dataset"), pk=job_id, owner=user,
+                             dataset__owner=user)
+
+
+def report_kinds(report: dict) -> list[str]:
+    """'12 boxes', '3 polygons' ... for a preview or a finished import."""
+    by_kind = (report.get("annotations") or {}).get("by_kind") or {}
+    return [kind_count_text(kind, by_kind[kind]) for kind in KIND_ORDER if by_kind.get(kind)]

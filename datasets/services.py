@@ -1,13 +1,18 @@
-"""Writes for datasets: creating datasets, storing images upright, labels in class order."""
+"""Writes for datasets: creating, renaming and deleting datasets, storing images upright, labels
+in class order."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import PurePosixPath
+import shutil
+import unicodedata
+import warnings
+from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.db.models import Max
 from PIL import Image as PILImage
@@ -16,23 +21,71 @@ from PIL import ImageOps
 from annotations.formats.naming import clean_label, slugify
 
 from .models import Dataset, Image, Label
+from .signals import dataset_deleting
+from .thumbnails import thumbnail_name
 
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
            "#bfef45", "#469990", "#9a6324", "#800000", "#808000", "#000075", "#a9a9a9"]
 ORIENTATION_TAG = 0x0112
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = 100_000_000  # the default of settings.NEXUS_MAX_IMAGE_PIXELS
+NAME_LENGTH = Dataset._meta.get_field("name").max_length
 
 
 class ImageRejected(ValueError):
     pass
 
 
-def dataset_create(*, owner, name: str) -> Dataset:
-    name = name.strip()
+# --- datasets -----------------------------------------------------------------------------------
+
+def _clean_name(owner, name: str, exclude: int | None = None) -> str:
+    name = unicodedata.normalize("NFC", name.strip())
     if not name:
         raise ValueError("A dataset needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise ValueError(f"A dataset name can have at most {NAME_LENGTH} characters.")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError("A dataset name cannot contain control characters.")
+    if Dataset.objects.filter(owner=owner, name=name).exclude(pk=exclude).exists():
+        raise ValueError(f"You already have a dataset called {name!r}.")
+    return name
+
+
+def dataset_create(*, owner, name: str) -> Dataset:
+    name = _clean_name(owner, name)
     return Dataset.objects.create(owner=owner, name=name, slug=slugify(name))
 
+
+def dataset_rename(*, dataset: Dataset, name: str) -> Dataset:
+    dataset.name = _clean_name(dataset.owner, name, exclude=dataset.pk)
+    dataset.slug = slugify(dataset.name)
+    dataset.save(update_fields=["name", "slug"])
+    return dataset
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset and, once that is committed, its images, thumbnails, and whatever the
+    other apps keep for it (export zips, import uploads) through `dataset_deleting`."""
+    pk = dataset.pk
+    names = [name for file, checksum in dataset.images.values_list("file", "checksum")
+             for name in (file, thumbnail_name(Image(dataset_id=pk, checksum=checksum)))]
+    cleanups = [c for _, c in dataset_deleting.send(sender=Dataset, dataset=dataset) if c]
+    with transaction.atomic():
+        Dataset.objects.filter(pk=pk).delete()
+        transaction.on_commit(lambda: _remove_files(pk, names, cleanups))
+
+
+def _remove_files(pk: int, names: list[str], cleanups: list) -> None:
+    if isinstance(default_storage, FileSystemStorage):  # one folder each, on local disk
+        for folder in (f"images/{pk}", f"thumbs/{pk}"):
+            shutil.rmtree(Path(default_storage.path(folder)), ignore_errors=True)
+    else:
+        for name in names:
+            default_storage.delete(name)
+    for cleanup in cleanups:
+        cleanup()
+
+
+# --- labels -------------------------------------------------------------------------------------
 
 def label_get_or_create(*, dataset: Dataset, name: str, color: str | None = None) -> Label:
     name = clean_label(name)
@@ -44,13 +97,23 @@ def label_get_or_create(*, dataset: Dataset, name: str, color: str | None = None
     return Label.objects.create(dataset=dataset, name=name, color=color, position=position)
 
 
+# --- images -------------------------------------------------------------------------------------
+
+def max_pixels() -> int:
+    return getattr(settings, "NEXUS_MAX_IMAGE_PIXELS", MAX_PIXELS)
+
+
 def upright(data: bytes, name: str) -> tuple[bytes, int, int, str]:
     """The image bytes stored upright (EXIF orientation applied, tag dropped), width, height,
     and the Pillow format name. Images already upright are stored byte for byte."""
-    PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
+    limit = max_pixels()
+    PILImage.MAX_IMAGE_PIXELS = limit
     try:
-        with PILImage.open(io.BytesIO(data)) as probe:
-            probe.verify()
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit: a warning is a refusal here.
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as probe:
+                probe.verify()
         with PILImage.open(io.BytesIO(data)) as image:
             fmt = image.format or "PNG"
             orientation = image.getexif().get(ORIENTATION_TAG, 1)
@@ -63,10 +126,26 @@ def upright(data: bytes, name: str) -> tuple[bytes, int, int, str]:
             save = {"quality": 95} if fmt == "JPEG" else {}
             rotated.save(buffer, format=fmt, exif=exif.tobytes(), **save)
             return buffer.getvalue(), rotated.width, rotated.height, fmt
-    except PILImage.DecompressionBombError:
-        raise ImageRejected(f"{name}: the image has more than {MAX_PIXELS:,} pixels") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+        raise ImageRejected(f"{name}: the image has more than {limit:,} pixels") from None
+    except PILImage.UnidentifiedImageError:
+        raise ImageRejected(f"{name}: not an image (JPEG, PNG, WebP, BMP, TIFF or GIF "
+                            "expected)") from None
     except Exception as exc:  # Pillow raises many types for broken files
         raise ImageRejected(f"{name}: not a readable image ({exc})") from None
+
+
+FORMAT_SUFFIXES = {"JPEG": (".jpg", ".jpeg", ".jpe"), "MPO": (".jpg", ".jpeg"),
+                   "PNG": (".png",), "GIF": (".gif",), "BMP": (".bmp",), "WEBP": (".webp",),
+                   "TIFF": (".tif", ".tiff")}
+
+
+def _suffix(name: str, fmt: str) -> str:
+    """The stored file's extension follows the decoded format, never the uploaded name alone:
+    an image called `x.html` must not be served as HTML."""
+    allowed = FORMAT_SUFFIXES.get(fmt, (f".{fmt.lower()}",))
+    suffix = PurePosixPath(name).suffix.lower()
+    return suffix if suffix in allowed else allowed[0]
 
 
 def image_create(*, dataset: Dataset, name: str, data: bytes) -> tuple[Image, bool]:
@@ -76,7 +155,7 @@ def image_create(*, dataset: Dataset, name: str, data: bytes) -> tuple[Image, bo
     existing = Image.objects.filter(dataset=dataset, checksum=checksum).first()
     if existing is not None:
         return existing, False
-    suffix = PurePosixPath(name).suffix.lower() or f".{fmt.lower()}"
+    suffix = _suffix(name, fmt)
     path = default_storage.save(f"images/{dataset.pk}/{checksum[:2]}/{checksum}{suffix}",
                                 ContentFile(stored))
     with transaction.atomic():

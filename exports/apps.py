@@ -7,6 +7,10 @@ class ExportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from datasets.signals import dataset_deleting
+
+        from .cleanup import exports_of_dataset
         from .schedules import ensure_schedules
 
         post_migrate.connect(ensure_schedules, sender=self)
+        dataset_deleting.connect(exports_of_dataset, dispatch_uid="exports-zips")

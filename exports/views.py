@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from annotations.formats import registry
+from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
@@ -25,12 +26,18 @@ JOBS_SHOWN = 50
 
 
 def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
+    """Current Jobs: the dataset's exports and annotation imports, newest first."""
     jobs = list(selectors.dataset_jobs(dataset)[:JOBS_SHOWN])
     for job in jobs:
+        job.kind = "export"
         job.spec = _spec_or_none(job.format)
         job.expired = services.is_expired(job)
         if job.status == ExportJob.Status.FINISHED and not job.expired:
             job.link = request.build_absolute_uri(links.signed_path(job))
+    imports = list(dataset_import_jobs(dataset)[:JOBS_SHOWN])
+    for job in imports:
+        job.kind = "import"
+    jobs = sorted(jobs + imports, key=lambda j: j.created_at, reverse=True)[:JOBS_SHOWN]
     return {"dataset": dataset, "jobs": jobs, "any_active": any(j.is_active for j in jobs)}
 
 

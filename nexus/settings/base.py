@@ -174,3 +174,24 @@ LOGGING = {
 NEXUS_HEARTBEAT_STALE_SECONDS = env_int("NEXUS_HEARTBEAT_STALE_SECONDS", 120)
 NEXUS_MAX_ATTEMPTS = env_int("NEXUS_MAX_ATTEMPTS", 3)
 NEXUS_MAX_RUNNING_EXPORTS_PER_USER = env_int("NEXUS_MAX_RUNNING_EXPORTS_PER_USER", 2)
+
+# Uploads (images and annotation files). Every upload streams into its own folder below
+# NEXUS_UPLOAD_DIR and is refused early, with the limit named, once it passes the byte limit.
+NEXUS_VAR_DIR = VAR_DIR
+NEXUS_UPLOAD_DIR = Path(os.environ.get("NEXUS_UPLOAD_DIR", VAR_DIR / "uploads"))
+NEXUS_MAX_UPLOAD_BYTES = env_int("NEXUS_MAX_UPLOAD_BYTES", 2 << 30)
+NEXUS_MAX_UNZIPPED_BYTES = env_int("NEXUS_MAX_UNZIPPED_BYTES", 20 << 30)
+NEXUS_MAX_ZIP_MEMBERS = env_int("NEXUS_MAX_ZIP_MEMBERS", 200_000)
+NEXUS_MAX_IMAGE_BYTES = env_int("NEXUS_MAX_IMAGE_BYTES", 200 << 20)
+NEXUS_MAX_IMAGE_PIXELS = env_int("NEXUS_MAX_IMAGE_PIXELS", 100_000_000)
+NEXUS_MAX_NEW_LABELS = env_int("NEXUS_MAX_NEW_LABELS", 1000)
+# Annotation uploads up to this size (and not TFRecord) are analysed in the web request, so the
+# preview (or the error) comes back at once; larger ones are analysed by the worker.
+NEXUS_INLINE_ANALYSIS_BYTES = env_int("NEXUS_INLINE_ANALYSIS_BYTES", 8 << 20)
+NEXUS_IMPORT_REVIEW_HOURS = env_int("NEXUS_IMPORT_REVIEW_HOURS", 24)
+NEXUS_UPLOAD_ABANDONED_SECONDS = env_int("NEXUS_UPLOAD_ABANDONED_SECONDS", 6 * 3600)
+# Browsers send many images per request; the script batches by 50, a plain form may send more.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("NEXUS_MAX_FILES_PER_REQUEST", 500)
+if os.environ.get("NEXUS_S3_BUCKET"):  # uploads analysed by a worker on another machine
+    STORAGES["uploads"] = {"BACKEND": "storages.backends.s3.S3Storage",
+                           "OPTIONS": {**_s3, "location": "uploads"}}

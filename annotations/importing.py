@@ -1,0 +1,204 @@
+"""Annotation imports, step one: analyse an upload into a preview and a plan; writes nothing.
+
+    analyse_source(source, dataset)  detect the format, read, match images by name, clean
+                                     geometry and labels -> Analysis(report, plan)
+    plans.plan_apply(dataset, plan)  step two, after the user confirmed: one transaction
+
+The web request (small uploads), the worker (large or TensorFlow ones) and the shell command run
+exactly these.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter
+from dataclasses import dataclass
+
+from datasets.models import Dataset, Skeleton
+
+from .cleaning import Fixes, clean_annotation
+from .formats import registry
+from .formats.errors import FormatError, UnknownFormat
+from .formats.reading import detect_formats
+from .formats.records import KINDS, ReadResult
+from .formats.records import Skeleton as SkeletonRecord
+from .formats.sizes import SizeLookup
+from .formats.skeletons_file import read_skeletons_file
+from .formats.source import Source, UnsafeArchive
+from .formats.spec import ReadContext
+from .mapping import annotation_fields
+from .matching import ImageIndex, ImportRefused, LabelPlan
+from .plans import Plan, existing_counter
+
+SKELETONS_ONLY = "skeletons"  # an upload holding nothing but skeletons.json (FORMATS.md §5)
+EXAMPLES = 5
+
+__all__ = ["Analysis", "ImportRefused", "analyse_source", "uses_tensorflow"]
+
+
+def uses_tensorflow(format_id: str | None) -> bool:
+    """TFRecord readers load TensorFlow (~490 MB): they only ever run in the worker."""
+    return bool(format_id) and format_id.endswith("tfrecord")
+
+
+@dataclass
+class Analysis:
+    report: dict
+    plan: Plan
+
+
+# --- analyse ------------------------------------------------------------------------------------
+
+def choose_format(source: Source, format_id: str | None) -> tuple[str, list[dict]]:
+    """The format to read (the user's choice, else the most confident detection)."""
+    if format_id:
+        try:
+            registry.get_spec(format_id)
+        except UnknownFormat:
+            raise ImportRefused(f"Unknown annotation format {format_id!r}.", 400) from None
+        return format_id, []
+    found = detect_formats(source)
+    candidates = [{"id": f, "name": registry.get_spec(f).name, "score": s} for f, s in found]
+    if found:
+        return found[0][0], candidates
+    if _skeleton_files(source):
+        return SKELETONS_ONLY, []
+    raise ImportRefused("No annotation format was recognised in the upload. Choose the format, "
+                        "or check the files: FORMATS.md lists the layouts that are read.")
+
+
+def _skeleton_files(source: Source) -> list[str]:
+    return [p for p in source.files() if posixpath.basename(p) == "skeletons.json"]
+
+
+def read_upload(source: Source, format_id: str, context: ReadContext) -> ReadResult:
+    if format_id == SKELETONS_ONLY:
+        return ReadResult(images=[])
+    try:
+        return registry.get_format(format_id).read(source, context)
+    except (FormatError, UnsafeArchive) as exc:
+        raise ImportRefused(str(exc)) from None
+
+
+def _skeletons(source: Source, result: ReadResult) -> list[SkeletonRecord]:
+    """The reader's skeletons, overridden by any skeletons.json in the upload."""
+    found = {s.label: s for s in result.skeletons}
+    for path in _skeleton_files(source):
+        try:
+            found.update((s.label, s) for s in read_skeletons_file(source, path))
+        except FormatError as exc:
+            raise ImportRefused(str(exc)) from None
+    return list(found.values())
+
+
+def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = None,
+                   upload_name: str = "upload") -> Analysis:
+    """The preview and the plan of importing `source` into `dataset`; writes nothing."""
+    format_id, candidates = choose_format(source, format_id)
+    index = ImageIndex(dataset, renames=SizeLookup(source, ReadContext()).original)
+    labels = LabelPlan(existing=list(dataset.labels.values_list("name", flat=True)))
+    context = ReadContext(image_sizes=index.sizes(), labels=list(labels.existing))
+    result = read_upload(source, format_id, context)
+    skeletons = _skeletons(source, result)
+    labels.declare(list(result.labels))
+    builder = _PlanBuilder(index, labels)
+    for record in result.images:
+        builder.add_image(record)
+    plan = Plan(labels=[], images=builder.rows)
+    for skeleton in skeletons:
+        plan.skeletons.append(_skeleton_dict(skeleton, labels.use(skeleton.label)))
+    labels.check_limit()
+    plan.labels = list(labels.order)
+    existing = existing_counter(dataset, plan)
+    report = builder.report(labels, plan, existing, _skeleton_actions(dataset, plan.skeletons))
+    spec_name = "skeletons.json" if format_id == SKELETONS_ONLY else \
+        registry.get_spec(format_id).name
+    report.update(upload=upload_name, format=format_id, format_name=spec_name,
+                  candidates=candidates[1:], files=len(source.files()),
+                  notes=list(result.notes) + _size_notes(builder.size_mismatch))
+    return Analysis(report=report, plan=plan)
+
+
+class _PlanBuilder:
+    def __init__(self, index: ImageIndex, labels: LabelPlan) -> None:
+        self.index, self.labels, self.fixes = index, labels, Fixes()
+        self.rows: dict[int, list[tuple[str, dict]]] = {}
+        self.in_upload = 0
+        self.unmatched: dict[str, int] = {}  # name -> annotations it carried
+        self.outside: dict[str, int] = {}
+        self.size_mismatch: list[str] = []
+        self.matched: set[int] = set()
+
+    def add_image(self, record) -> None:
+        from .matching import points_outside
+
+        self.in_upload += 1
+        match = self.index.find(record.file_name)
+        if match is None:
+            missed = self.outside if points_outside(record.file_name) else self.unmatched
+            missed[record.file_name] = missed.get(record.file_name, 0) + len(record.annotations)
+            return
+        self.matched.add(match.id)
+        if record.width > 0 and (record.width, record.height) != (match.width, match.height):
+            self.size_mismatch.append(f"{record.file_name}: {record.width}×{record.height} in "
+                                      f"the file, {match.width}×{match.height} in the dataset")
+        rows = self.rows.setdefault(match.id, [])
+        for annotation in record.annotations:
+            cleaned = clean_annotation(annotation, match.width, match.height, match.name,
+                                       self.fixes)
+            if cleaned is not None:
+                rows.append((self.labels.use(annotation.label), annotation_fields(cleaned)))
+
+    def report(self, labels: LabelPlan, plan: Plan, existing: Counter,
+               skeletons: list[dict]) -> dict:
+        kinds = Counter(fields["kind"] for rows in plan.images.values() for _, fields in rows)
+        kinds.subtract(key[2] for key in existing.elements())
+        skipped = sum(existing.values())
+        return {
+            "mode": "append",
+            "images": {
+                "in_upload": self.in_upload, "matched": len(self.matched),
+                "unmatched": len(self.unmatched), "outside": len(self.outside),
+                "unmatched_examples": list(self.unmatched)[:EXAMPLES],
+                "outside_examples": list(self.outside)[:EXAMPLES],
+                "dataset_total": self.index.count,
+                "dataset_without_annotations": self.index.count - len(self.matched),
+            },
+            "annotations": {
+                "total": plan.annotation_count - skipped,
+                "by_kind": {k: kinds[k] for k in KINDS if kinds[k]},
+                "on_unmatched_images": sum(self.unmatched.values()) + sum(self.outside.values()),
+                "already_in_dataset": skipped,
+            },
+            "labels": labels.report(),
+            "fixes": self.fixes.report(),
+            "skeletons": skeletons,
+        }
+
+
+def _size_notes(mismatch: list[str]) -> list[str]:
+    if not mismatch:
+        return []
+    shown = "; ".join(mismatch[:EXAMPLES])
+    return [f"{len(mismatch)} image(s) have another size in the annotation file than in the "
+            f"dataset; the annotations are kept as written and clamped to the image: {shown}"]
+
+
+def _skeleton_dict(skeleton: SkeletonRecord, label: str) -> dict:
+    return {"label": label, "name": (skeleton.name or label)[:100],
+            "keypoints": list(skeleton.keypoints),
+            "connections": [list(c) for c in skeleton.connections],
+            "flip_pairs": [list(p) for p in skeleton.flip_pairs]}
+
+
+def _skeleton_actions(dataset: Dataset, skeletons: list[dict]) -> list[dict]:
+    current = {s.label.name: s for s in Skeleton.objects.filter(dataset=dataset)
+               .select_related("label")}
+    actions = []
+    for s in skeletons:
+        old = current.get(s["label"])
+        same = old is not None and [old.name, old.keypoints, old.connections, old.flip_pairs] \
+            == [s["name"], s["keypoints"], s["connections"], s["flip_pairs"]]
+        action = "create" if old is None else "unchanged" if same else "update"
+        actions.append({"label": s["label"], "keypoints": len(s["keypoints"]), "action": action})
+    return actions

@@ -1,0 +1,112 @@
+"""`import_images` and `import_annotations` from the shell: the same services as the browser."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from annotations.models import Annotation
+from datasets.models import Dataset, Image, Label
+
+from .conftest import image_bytes, make_zip
+
+VOC = ("<annotation><filename>street.jpg</filename><size><width>640</width><height>480</height>"
+       "</size><object><name>car</name><bndbox><xmin>11</xmin><ymin>21</ymin><xmax>110</xmax>"
+       "<ymax>220</ymax></bndbox></object></annotation>")
+
+
+def run(*args, stdin=None) -> str:
+    out = io.StringIO()
+    options = {"stdout": out}
+    if stdin is not None:
+        options["stdin"] = stdin
+    call_command(*args, **options)
+    return out.getvalue()
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    root = tmp_path / "photos"
+    (root / "deep").mkdir(parents=True)
+    (root / "street.jpg").write_bytes(image_bytes("street.jpg", 640, 480))
+    (root / "deep" / "plaza.png").write_bytes(image_bytes("plaza.png", 320, 240, (1, 1, 1)))
+    (root / "notes.txt").write_text("not an image")
+    (root / "street.xml").write_text(VOC)
+    return root
+
+
+def test_import_images_walks_a_folder_and_creates_the_dataset(owner, folder):
+    output = run("import_images", "Harbour", str(folder), "--create", "owner")
+    dataset = Dataset.objects.get(name="Harbour")
+    assert f"2 stored, 0 duplicates, 0 rejected, 2 other files skipped (dataset 'Harbour', " \
+           f"id {dataset.pk})." in output
+    assert sorted(dataset.images.values_list("original_name", "width")) == [
+        ("plaza.png", 320), ("street.jpg", 640)]
+    again = run("import_images", str(dataset.pk), str(folder))
+    assert "0 stored, 2 duplicates" in again
+    assert "duplicate: street.jpg: same content as street.jpg" in again
+
+
+def test_import_images_reads_a_zip_and_refuses_an_unsafe_one(dataset, tmp_path):
+    good = tmp_path / "good.zip"
+    good.write_bytes(make_zip({"x/new.png": image_bytes("new.png", 8, 8, (4, 4, 4))}))
+    assert "1 stored" in run("import_images", "Street", str(good))
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(make_zip({"../evil.png": b"x"}))
+    with pytest.raises(CommandError, match=r"bad.zip: '../evil.png' points outside the zip."):
+        run("import_images", "Street", str(bad))
+
+
+def test_import_annotations_prints_the_preview_then_imports(dataset, folder):
+    preview = run("import_annotations", "Street", str(folder), "--dry-run")
+    assert "Format: Pascal VOC (4 files)" in preview
+    assert "Images: 1 matched of 1 in the upload (the dataset has 3)" in preview
+    assert "Annotations to import: 1 (1 box)" in preview
+    assert "Labels to create: car" in preview
+    assert "Dry run: nothing imported." in preview
+    assert not Annotation.objects.exists()
+    # stdin is not a terminal here: no question asked
+    output = run("import_annotations", "Street", str(folder / "street.xml"))
+    assert "Imported 1 annotations on 1 images into 'Street'; 1 labels created" in output
+    box = Annotation.objects.get()
+    assert (box.xmin, box.ymin, box.xmax, box.ymax) == (10, 20, 110, 220)
+    again = run("import_annotations", "Street", str(folder), "--yes")
+    assert "already in the dataset, skipped: 1" in again and "Nothing to import." in again
+    assert Annotation.objects.count() == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_import_annotations_asks_in_a_terminal(dataset, folder):
+    output = run("import_annotations", "Street", str(folder), stdin=Terminal("n\n"))
+    assert output.endswith("Import? [y/N] Nothing imported.\n")
+    assert not Annotation.objects.exists() and not Label.objects.exists()
+    output = run("import_annotations", "Street", str(folder), stdin=Terminal("y\n"))
+    assert "Imported 1 annotations" in output
+
+
+def test_import_annotations_refuses_bad_input_with_the_message(dataset, tmp_path):
+    path = tmp_path / "_annotations.coco.json"
+    path.write_text('{"images": [], "annotations": [], "categories": [], "x": NaN}')
+    with pytest.raises(CommandError, match="_annotations.coco.json line 1: NaN is not a number "
+                                           "JSON allows"):
+        run("import_annotations", "Street", str(path))
+    with pytest.raises(CommandError, match="no dataset 'Nope'"):
+        run("import_annotations", "Nope", str(path))
+    assert not Label.objects.exists()
+
+
+def test_import_annotations_with_a_chosen_format(dataset, tmp_path):
+    path = tmp_path / "boxes.csv"
+    path.write_text("filename,xmin,ymin,xmax,ymax,label\nstreet.jpg,1,2,3,4,car\n")
+    output = run("import_annotations", str(dataset.pk), str(path), "--format",
+                 "csv_fourcorner", "--yes")
+    assert "Format: CSV Four Corners (1 files)" in output
+    assert Image.objects.get(original_name="street.jpg").annotations.count() == 1

@@ -44,6 +44,19 @@ def image_page(dataset: Dataset, number: object) -> Page:
     return page
 
 
+def image_with_drawables(user, pk: int) -> tuple[Image, int | None, int | None]:
+    """One of the user's images with its annotations drawable, and its neighbours' ids."""
+    image = get_object_or_404(Image.objects.select_related("dataset"), pk=pk,
+                              dataset__owner=user)
+    _attach_drawables(image.dataset, [image])
+    siblings = Image.objects.filter(dataset=image.dataset)
+    previous = (siblings.filter(position__lt=image.position).order_by("-position", "-id")
+                .values_list("id", flat=True).first())
+    following = (siblings.filter(position__gt=image.position).order_by("position", "id")
+                 .values_list("id", flat=True).first())
+    return image, previous, following
+
+
 def _attach_drawables(dataset: Dataset, images: list[Image]) -> None:
     colours = dict(dataset.labels.values_list("id", "color"))
     names = dict(dataset.labels.values_list("id", "name"))

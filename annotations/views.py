@@ -15,7 +15,7 @@ from datasets.views import is_script
 from . import services
 from .formats import registry
 from .models import ImportJob
-from .selectors import image_page, import_job_for, label_summary, report_kinds
+from .selectors import image_page, image_with_drawables, import_job_for, label_summary, report_kinds
 
 
 def annotations_tab_context(request: HttpRequest, dataset: Dataset) -> dict:
@@ -128,3 +128,10 @@ def import_discard(request: HttpRequest, job_id) -> HttpResponse:
     job = import_job_for(request.user, job_id)
     services.import_job_discard(job=job)
     return _to_jobs(job)
+
+
+@require_GET
+def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    image, previous, following = image_with_drawables(request.user, pk)
+    return render(request, "annotations/image.html", {"image": image, "dataset": image.dataset,
+                                                      "previous": previous, "next": following})

@@ -19,8 +19,8 @@ def stored_sample_image() -> str:
 
 
 def dataset_with_boxes(owner, n: int, *, name: str = "Many images", file: str = "unused.jpg",
-                       size: tuple[int, int] = (100, 80), boxes_on_every_image: bool = True
-                       ) -> Dataset:
+                       size: tuple[int, int] = (100, 80), boxes_on_every_image: bool = True,
+                       boxes_per_image: int = 1) -> Dataset:
     dataset = Dataset.objects.create(owner=owner, name=name, slug=name.lower().replace(" ", "-"))
     label = dataset.labels.create(name="thing", position=1)
     digits = max(3, len(str(n - 1)))
@@ -28,6 +28,7 @@ def dataset_with_boxes(owner, n: int, *, name: str = "Many images", file: str = 
         Image(dataset=dataset, file=file, original_name=f"img_{i:0{digits}d}.jpg", width=size[0],
               height=size[1], checksum=f"{i:064d}", position=i) for i in range(n))
     boxed = images if boxes_on_every_image else images[:1]
-    Annotation.objects.bulk_create(Annotation(image=img, label=label, kind="box", xmin=1, ymin=2,
-                                              xmax=30, ymax=40) for img in boxed)
+    Annotation.objects.bulk_create(
+        (Annotation(image=img, label=label, kind="box", xmin=1 + k, ymin=2, xmax=30 + k, ymax=40)
+         for img in boxed for k in range(boxes_per_image)), batch_size=5000)
     return dataset

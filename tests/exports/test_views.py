@@ -184,3 +184,14 @@ def test_export_again_after_expiry_creates_a_job_with_the_same_options(owner_cli
     again = ExportJob.objects.exclude(pk=job.pk).get()
     assert (again.format, again.normalized, again.split_ratio, again.seed) == \
         (job.format, job.normalized, job.split_ratio, job.seed)
+
+
+def test_an_image_opens_larger_with_its_annotations_and_neighbours(owner_client, stranger_client,
+                                                                   demo):
+    first, second = demo.images.all()[:2]
+    page = owner_client.get(reverse("annotations:image", args=[second.pk])).content.decode()
+    assert second.original_name in page
+    assert reverse("datasets:image_file", args=[second.pk]) in page  # the full-size bitmap
+    assert f'href="{reverse("annotations:image", args=[first.pk])}"' in page  # previous image
+    assert page.count("<rect") >= second.annotations.filter(kind="box").count()
+    assert stranger_client.get(reverse("annotations:image", args=[second.pk])).status_code == 404

@@ -8,17 +8,16 @@
 
   function setupPopup(dialog) {
     var form = dialog.querySelector("form");
-    var select = form.querySelector("#id_format");
+    var choices = form.querySelectorAll('input[name="format"]');
     var normalized = form.querySelector("#id_normalized");
     var warning = form.querySelector("#normalized-warning");
-    var description = form.querySelector("#format-description");
     var includeImages = form.querySelector("#id_include_images");
     var includeNote = form.querySelector("#include-images-note");
     var slider = form.querySelector("#id_split_ratio");
     var counts = form.querySelector("#split-counts");
     var n = parseInt(dialog.dataset.imageCount || "0", 10);
 
-    function option() { return select.options[select.selectedIndex]; }
+    function option() { return form.querySelector('input[name="format"]:checked'); }
     function updateWarning() {
       var convention = option() ? option().dataset.normalized : "none";
       var departs = convention !== "none" && (convention === "on") !== normalized.checked;
@@ -28,7 +27,6 @@
     function onFormat() {
       var opt = option();
       if (!opt) { return; }
-      description.textContent = opt.dataset.description || "";
       normalized.disabled = opt.dataset.normalized === "none";
       if (opt.dataset.normalized !== "none") { normalized.checked = opt.dataset.normalized === "on"; }
       var embeds = opt.dataset.embeds === "yes";
@@ -41,12 +39,12 @@
       var test = testCount(n, parseFloat(slider.value));
       counts.textContent = (n - test) + " train / " + test + " test";
     }
-    if (select.selectedIndex < 0 || option().disabled) {
-      for (var i = 0; i < select.options.length; i++) {
-        if (!select.options[i].disabled) { select.selectedIndex = i; break; }
+    if (!option()) {  // preselect the first format this dataset can export
+      for (var i = 0; i < choices.length; i++) {
+        if (!choices[i].disabled) { choices[i].checked = true; break; }
       }
     }
-    select.addEventListener("change", onFormat);
+    choices.forEach(function (c) { c.addEventListener("change", onFormat); });
     normalized.addEventListener("change", updateWarning);
     slider.addEventListener("input", onSplit);
     dialog.querySelectorAll("[data-close]").forEach(function (b) {
@@ -54,7 +52,6 @@
     });
     dialog.addEventListener("close", function () { dialog.remove(); });
     if (dialog.dataset.bound) {  // a re-rendered (invalid) form keeps the user's choices
-      description.textContent = option() ? option().dataset.description : "";
       updateWarning();
     } else {
       onFormat();

@@ -31,6 +31,10 @@ def open_dataset(page, dataset) -> None:
     expect(page.get_by_role("heading", name=dataset.name)).to_be_visible()
 
 
+def choose_format(page, format_id: str) -> None:
+    page.locator(f'#export-dialog input[name="format"][value="{format_id}"]').check()
+
+
 def open_popup(page):
     page.get_by_role("button", name="Export Annotations").click()
     dialog = page.locator("#export-dialog")
@@ -47,11 +51,11 @@ def test_export_from_the_popup_to_a_downloaded_zip(page, worker, demo):
     page.shots("annotations-tab")
 
     dialog = open_popup(page)
-    fmt, normalized = page.get_by_label("Export Format"), page.locator("#id_normalized")
+    normalized = page.locator("#id_normalized")
     warning = page.locator("#normalized-warning")
-    fmt.select_option("coco")
+    choose_format(page, "coco")
     expect(normalized).not_to_be_checked()
-    fmt.select_option("yolo_darknet")
+    choose_format(page, "yolo_darknet")
     expect(normalized).to_be_checked()  # the format's convention
     expect(warning).to_be_hidden()
     normalized.uncheck()
@@ -92,7 +96,7 @@ def test_the_progress_bar_moves_and_finished_appears_without_a_reload(page, work
                                  boxes_per_image=20)
     open_dataset(page, dataset)
     open_popup(page)
-    page.get_by_label("Export Format").select_option("polygon_single")
+    choose_format(page, "polygon_single")
     page.locator("#export-dialog").get_by_role("button", name="Export", exact=True).click()
     read = """() => {  // read in one go: the jobs list is swapped under us every second
         const bar = document.querySelector('#current-jobs progress');
@@ -119,7 +123,7 @@ def test_the_progress_bar_moves_and_finished_appears_without_a_reload(page, work
 def test_copy_link_cancel_errors_and_export_again(page, worker, demo):
     open_dataset(page, demo)
     open_popup(page)
-    page.get_by_label("Export Format").select_option("coco")
+    choose_format(page, "coco")
     page.locator("#export-dialog").get_by_role("button", name="Export", exact=True).click()
     row = page.locator("#current-jobs .job").first
     expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
@@ -148,7 +152,7 @@ def test_copy_link_cancel_errors_and_export_again(page, worker, demo):
     image = demo.images.first()
     default_storage.delete(image.file.name)
     open_popup(page)
-    page.get_by_label("Export Format").select_option("createml")
+    choose_format(page, "createml")
     page.locator("#export-dialog").get_by_role("button", name="Export", exact=True).click()
     errored = page.locator("#current-jobs .job.status-errored")
     expect(errored).to_be_visible(timeout=60000)
@@ -159,7 +163,7 @@ def test_copy_link_cancel_errors_and_export_again(page, worker, demo):
     os.killpg(worker.pid, signal.SIGSTOP)  # the queue does not move while we click
     try:
         open_popup(page)
-        page.get_by_label("Export Format").select_option("csv_fourcorner")
+        choose_format(page, "csv_fourcorner")
         page.locator("#export-dialog").get_by_role("button", name="Export", exact=True).click()
         queued = page.locator("#current-jobs .job.status-queued")
         expect(queued).to_be_visible()

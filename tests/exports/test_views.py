@@ -186,12 +186,12 @@ def test_export_again_after_expiry_creates_a_job_with_the_same_options(owner_cli
         (job.format, job.normalized, job.split_ratio, job.seed)
 
 
-def test_an_image_opens_larger_with_its_annotations_and_neighbours(owner_client, stranger_client,
-                                                                   demo):
+def test_an_image_opens_larger_with_its_annotations_and_neighbours(owner_client, stranger, demo):
     first, second = demo.images.all()[:2]
     page = owner_client.get(reverse("annotations:image", args=[second.pk])).content.decode()
     assert second.original_name in page
     assert reverse("datasets:image_file", args=[second.pk]) in page  # the full-size bitmap
     assert f'href="{reverse("annotations:image", args=[first.pk])}"' in page  # previous image
     assert page.count("<rect") >= second.annotations.filter(kind="box").count()
-    assert stranger_client.get(reverse("annotations:image", args=[second.pk])).status_code == 404
+    owner_client.force_login(stranger)
+    assert owner_client.get(reverse("annotations:image", args=[second.pk])).status_code == 404

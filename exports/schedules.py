@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from jobs.schedules import ensure_minute_schedules
+
 SCHEDULES = {
     "nexus: delete expired exports": {"func": "exports.tasks.delete_expired_exports",
                                       "minutes": 5},
@@ -10,11 +12,4 @@ SCHEDULES = {
 
 
 def ensure_schedules(**kwargs) -> None:
-    from django_q.models import Schedule
-
-    for name, spec in SCHEDULES.items():
-        Schedule.objects.update_or_create(
-            name=name,
-            defaults={"func": spec["func"], "schedule_type": Schedule.MINUTES,
-                      "minutes": spec["minutes"], "repeats": -1},
-        )
+    ensure_minute_schedules(SCHEDULES)

@@ -49,12 +49,13 @@ class FolderSource(Source):
             for p in self.root.rglob("*")
             if p.is_file() and not p.is_symlink()
         )
+        self._known = set(self._files)
 
     def files(self) -> list[str]:
         return self._files
 
     def _path(self, path: str) -> Path:
-        if path not in set(self._files):
+        if path not in self._known:
             raise FileNotFoundError(path)
         return self.root / path
 

@@ -96,19 +96,21 @@ def read(source: Source, context: ReadContext) -> ReadResult:
         parsed.append((path, file_name, _read_label_file(source, path, names)))
     # Ultralytics always writes fractions; a file with any value above 1 was written in pixels.
     normalized = all(v <= 1.0 for _, _, boxes in parsed for box in boxes for v in box[1:])
-    images = [_image(path, file_name, boxes, context, normalized)
-              for path, file_name, boxes in parsed]
-    return ReadResult(images=[i for i in images if i is not None], labels=names)
+    result = ReadResult(images=[], labels=names)
+    for path, file_name, boxes in parsed:
+        size = context.size_of(file_name)
+        if size is None:
+            # Not an error: a Roboflow zip may hold a valid/ set whose images were not uploaded.
+            # The image is reported as unmatched; its boxes cannot be placed without its size.
+            result.notes.append(f"{path}: no image {file_name!r} in the dataset; its "
+                                f"{len(boxes)} box(es) are skipped")
+            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
+            continue
+        result.images.append(_image(file_name, boxes, size, normalized))
+    return result
 
 
-def _image(path: str, file_name: str, boxes: list, context: ReadContext,
-           normalized: bool) -> ImageRecord | None:
-    size = context.size_of(file_name)
-    if size is None:
-        if boxes:
-            raise FormatError(path, f"no image {file_name!r} in the dataset, so its boxes "
-                              "cannot be placed")
-        return None
+def _image(file_name: str, boxes: list, size: tuple[int, int], normalized: bool) -> ImageRecord:
     width, height = size
     sx, sy = (width, height) if normalized else (1, 1)
     annotations = [Annotation(label=label, kind="box",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from datasets.services import dataset_create
+from datasets.models import Dataset
 
 from ..uploads.conftest import image_bytes, make_zip
 from .conftest import log_in
@@ -16,12 +16,15 @@ PASSWORD = "pw-owner-123"
 
 
 def test_uploading_images_and_annotations_in_the_browser(page, worker, owner, tmp_path):
-    dataset = dataset_create(owner=owner, name="Harbour")
     street, plaza = tmp_path / "street.jpg", tmp_path / "plaza.png"
     street.write_bytes(image_bytes("street.jpg", 640, 480))
     plaza.write_bytes(image_bytes("plaza.png", 320, 240, (20, 20, 20)))
     log_in(page, "owner", PASSWORD)
-    page.goto(f"/datasets/{dataset.pk}/")
+    page.get_by_label("New dataset name").fill("Harbour")  # on the datasets homepage
+    page.get_by_role("button", name="Create dataset").click()
+    expect(page.get_by_role("heading", name="Harbour")).to_be_visible()
+    page.shots("dataset-created")
+    dataset = Dataset.objects.get(owner=owner, name="Harbour")
     page.get_by_role("link", name="Upload Images", exact=True).click()
     page.wait_for_url("**/images/upload/")
     page.set_input_files("#id_files", [str(street), str(plaza)])

@@ -73,6 +73,10 @@ class ImageRecordStream:
                     by_image[image_id] = found
                 if geometry is None and x0 is not None:  # a box: no JSON to read
                     found.append(AnnotationRecord(names[label_id], kind, (x0, y0, x1, y1)))
+                elif kind == "polygon" and type(geometry) is str and _plain_rings(geometry):
+                    found.append(AnnotationRecord(
+                        names[label_id], kind, (x0, y0, x1, y1) if x0 is not None else None,
+                        polygon=_decode_floats(geometry)["rings"]))
                 else:
                     found.append(annotation_record(names[label_id], kind, x0, y0, x1, y1,
                                                    _json(geometry)))
@@ -138,6 +142,17 @@ def _json(value):
     # SQLite (and Django's psycopg setup) hand JSON columns over as text; a driver that already
     # decoded them hands over the object.
     return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+# Polygon geometry is {"rings": [[x, y, ...], ...]}: numbers only. Decoding its integers as floats
+# gives the lists `annotation_record` builds with float() (one decoder, made once, and no second
+# pass over every vertex); anything else in the text takes the general path.
+_decode_floats = json.JSONDecoder(parse_int=float).decode
+
+
+def _plain_rings(text: str) -> bool:
+    return text.count('"') == 2 and "true" not in text and "false" not in text \
+        and "null" not in text and "[[[" not in text
 
 
 def annotation_record(label: str, kind: str, xmin: float | None, ymin: float | None,

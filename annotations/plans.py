@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import orjson
-from django.db import transaction
+from django.db import connections, router, transaction
 
 from datasets.models import Dataset, Image, Skeleton
 from datasets.services import label_get_or_create
@@ -84,8 +84,13 @@ def existing_counter(dataset: Dataset, plan: Plan) -> Counter:
             fields = {"kind": kind, "xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1,
                       "geometry": geometry}
             present[annotation_key(image_id, label, fields)] += 1
+    if not present:  # nothing to compare with (an empty dataset): no keys to compute
+        return Counter()
+    # A key starts with its image id: only images that already have annotations can match.
+    images = {key[0] for key in present}
     planned = Counter(annotation_key(pk, label, fields)
-                      for pk, rows in plan.images.items() for label, fields in rows)
+                      for pk, rows in plan.images.items() if pk in images
+                      for label, fields in rows)
     return planned & present
 
 
@@ -121,22 +126,42 @@ def plan_apply(*, dataset: Dataset, plan: Plan, guard: Callable[[], None] | None
 def _rows(plan: Plan, alive: set[int], existing: Counter,
           label_ids: dict[str, int]) -> tuple[list[Annotation], int]:
     skip = Counter(existing)
+    check = {key[0] for key in skip}  # a key starts with its image id
     rows, missing = [], 0
     for image_id, items in plan.images.items():
         if image_id not in alive:
             missing += 1  # deleted since the preview
             continue
+        compare = image_id in check
         for label, fields in items:
-            key = annotation_key(image_id, label, fields)
-            if skip[key] > 0:
-                skip[key] -= 1
-                continue
+            if compare:
+                key = annotation_key(image_id, label, fields)
+                if skip[key] > 0:
+                    skip[key] -= 1
+                    continue
             rows.append(Annotation(image_id=image_id, label_id=label_ids[label], **fields))
     return rows, missing
 
 
+INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+
+
 def insert_rows(rows: list[Annotation]) -> None:
-    Annotation.objects.bulk_create(rows)
+    """INSERT the rows with one executemany: the values bulk_create writes (each field's own
+    database value) without its SQL compilation per ~100 rows, a third of an import's time."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(Annotation)]
+    meta = Annotation._meta
+    fields = [meta.get_field(name) for name in INSERT_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    attnames = [f.attname for f in fields]
+    params = [tuple(f.get_db_prep_save(getattr(row, name), connection)
+                    for f, name in zip(fields, attnames, strict=True)) for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _apply_skeletons(dataset: Dataset, skeletons: Iterable[dict],

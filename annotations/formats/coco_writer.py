@@ -135,12 +135,37 @@ def _annotation_entry(annotation_id: int, image_id: int, category_id: int, a: An
              f'"area": {numbers.format_absolute(a.area or 0.0)}, "iscrowd": {iscrowd}, '
              f'"segmentation": {segmentation}')
     if variant == "keypoints":
-        points = a.keypoints or []
-        flat = ", ".join(f"{fmt(p.x)}, {fmt(p.y)}, {p.visibility}" if p.visibility > 0
-                         else "0, 0, 0" for p in points)
-        labelled = sum(1 for p in points if p.visibility > 0)
+        flat, labelled = _keypoints(a.keypoints or [], fmt)
         entry += f', "keypoints": [{flat}], "num_keypoints": {labelled}'
     return entry + "}"
+
+
+# The first step of each formatter: most values need no stripping, so the call is made only for
+# the others (the same string: `fmt` starts with exactly this %-format).
+_SPECS = {numbers.format_absolute: "%.2f", numbers.format_normalized: "%.6f"}
+
+
+def _keypoints(points: list, fmt: Number) -> tuple[str, int]:
+    """The flat `x, y, v` list ("0, 0, 0" for points not labelled) and the labelled count."""
+    spec = _SPECS.get(fmt)
+    if spec is None:
+        return (", ".join(f"{fmt(p.x)}, {fmt(p.y)}, {p.visibility}" if p.visibility > 0
+                          else "0, 0, 0" for p in points),
+                sum(1 for p in points if p.visibility > 0))
+    parts, labelled = [], 0
+    for p in points:
+        v = p.visibility
+        if v > 0:
+            labelled += 1
+            x, y = spec % p.x, spec % p.y
+            if x[-1] == "0":
+                x = fmt(p.x)
+            if y[-1] == "0":
+                y = fmt(p.y)
+            parts.append(f"{x}, {y}, {v}")
+        else:
+            parts.append("0, 0, 0")
+    return ", ".join(parts), labelled
 
 
 def _segmentation(a: Annotation, fmt: Number) -> tuple[int, str]:

@@ -46,19 +46,76 @@ DETECT_PEEK = 20  # JSON files looked into by detect(); a LabelMe export is all 
 def write_set(export_set: ExportSet, out) -> None:
     number = numbers.formatter(export_set.normalized)
     for image in export_set.images:
-        document = {
-            "version": VERSION,
-            "flags": {},
-            "shapes": [s for a in image.annotations for s in _shapes(a, image, export_set)],
-            "imagePath": image.file_name,
-            "imageData": None,
-            "imageHeight": image.height,
-            "imageWidth": image.width,
-        }
+        shapes = [t for a in image.annotations for t in _shape_texts(a, image, export_set, number)]
+        # What jsonio.dumps(document, number, indent=2) writes, assembled from text: the generic
+        # encoder costs a few calls per vertex (tests/formats golden files, test_labelme_text).
+        text = ('{\n  "version": ' + _string(VERSION) + ',\n  "flags": {},\n  "shapes": '
+                + ("[\n    " + ",\n    ".join(shapes) + "\n  ]" if shapes else "[]")
+                + ',\n  "imagePath": ' + jsonio.dumps(image.file_name, number)
+                + ',\n  "imageData": null,\n  "imageHeight": ' + jsonio.dumps(image.height, number)
+                + ',\n  "imageWidth": ' + jsonio.dumps(image.width, number) + "\n}\n")
         stem = split_name(image.file_name)[0]
-        out.add_bytes(f"{export_set.folder}{stem}.json",
-                      jsonio.dumps(document, number, indent=2) + "\n")
+        out.add_bytes(f"{export_set.folder}{stem}.json", text)
         put_image(export_set, out, image)
+
+
+def _document(image: ImageRecord, export_set: ExportSet) -> dict:
+    """The LabelMe document of one prepared image (what write_set writes, as a dict)."""
+    return {
+        "version": VERSION,
+        "flags": {},
+        "shapes": [s for a in image.annotations for s in _shapes(a, image, export_set)],
+        "imagePath": image.file_name,
+        "imageData": None,
+        "imageHeight": image.height,
+        "imageWidth": image.width,
+    }
+
+
+_string = jsonio._encode_str
+_POINT_SEP = "\n        ],\n        [\n          "
+
+
+def _shape_texts(a: Annotation, image: ImageRecord, export_set: ExportSet,
+                 number) -> list[str]:
+    """Each shape of `a` as jsonio writes it inside the document (indent 2, level 2)."""
+    is_mask = a.kind == "mask" and a.mask is not None
+    if a.polygon and not is_mask:
+        rings = a.polygon
+        shape_type = "polygon"
+    elif a.box is not None and not is_mask:
+        x0, y0, x1, y1 = a.box
+        rings = [[x0, y0, x1, y1]]
+        shape_type = "rectangle"
+    else:
+        return [_generic_shape(s, number) for s in _shapes(a, image, export_set)]
+    head = '{\n      "label": ' + _string(a.label) + ',\n      "points": '
+    tail = (',\n      "group_id": null,\n      "description": "",\n      "shape_type": "'
+            + shape_type + '",\n      "flags": {}\n    }')
+    texts = []
+    for ring in rings:
+        values = ring[:len(ring) - len(ring) % 2]  # a dangling x has no point
+        if not values:
+            texts.append(head + "[]" + tail)
+            continue
+        if not all(type(v) is float for v in values):  # ints, bools: the encoder's own forms
+            texts.append(_generic_shape(
+                _shape(a.label, [[ring[i], ring[i + 1]] for i in range(0, len(ring) - 1, 2)],
+                       shape_type), number))
+            continue
+        formatted = [number(v) for v in values]
+        points = _POINT_SEP.join(map(",\n          ".join,
+                                     zip(formatted[0::2], formatted[1::2], strict=True)))
+        if "n" in points:  # nan, inf: let the encoder refuse them
+            jsonio.dumps(values, number)
+        texts.append(head + "[\n        [\n          " + points + "\n        ]\n      ]" + tail)
+    return texts
+
+
+def _generic_shape(shape: dict, number) -> str:
+    parts: list[str] = []
+    jsonio._emit(shape, number, 2, 2, parts)
+    return "".join(parts)
 
 
 def _shapes(a: Annotation, image: ImageRecord, export_set: ExportSet) -> list[dict]:

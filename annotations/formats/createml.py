@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-
 from dataclasses import replace
 
 from . import jsonio, numbers

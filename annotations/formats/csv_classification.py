@@ -13,8 +13,16 @@ Only image-level tags are exported; images without a tag are left out by the pip
 
 from __future__ import annotations
 
-from .csv_common import (ANNOTATIONS_CSV, BOX_COLUMNS, CsvTable, csv_files, csv_writer,
-                         detect_csv, read_table, text_cell)
+from .csv_common import (
+    ANNOTATIONS_CSV,
+    BOX_COLUMNS,
+    CsvTable,
+    csv_files,
+    csv_writer,
+    detect_csv,
+    read_table,
+    text_cell,
+)
 from .naming import RenameRules
 from .records import Annotation, ImageRecord, ReadResult
 from .sizes import SizeLookup

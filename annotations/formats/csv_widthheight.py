@@ -15,8 +15,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .boxes import box_images
-from .csv_common import (ANNOTATIONS_CSV, BoxRow, CsvTable, LabelCells, csv_text, detect_csv,
-                         read_box_tables)
+from .csv_common import (
+    ANNOTATIONS_CSV,
+    BoxRow,
+    CsvTable,
+    LabelCells,
+    csv_text,
+    detect_csv,
+    read_box_tables,
+)
 from .errors import FormatError
 from .naming import RenameRules
 from .numbers import formatter

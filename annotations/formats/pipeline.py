@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from . import geometry, jsonio, numbers
@@ -200,7 +200,7 @@ class ExportSummary:
 
 
 def top_folder_name(dataset_name: str, format_id: str, created_at: datetime) -> str:
-    stamp = created_at.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = created_at.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     return f"{slugify(dataset_name)}-{format_id}-{stamp}"
 
 
@@ -345,7 +345,7 @@ def _manifest(request: ExportRequest, spec: FormatSpec, options: ExportOptions,
     return {
         "nexus_version": request.nexus_version,
         "format": spec.id,
-        "created_at": request.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": request.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": {"id": request.dataset_id, "name": request.dataset_name},
         "options": {
             "normalized": options.normalized,

@@ -88,8 +88,8 @@ class ZipSource(Source):
                 raise UnsafeArchive(f"{name!r} is a symbolic link; links are not accepted")
             total += info.file_size
             if info.file_size > 1 << 20 and info.file_size > max_ratio * max(info.compress_size, 1):
-                raise UnsafeArchive(f"{name!r} expands {info.file_size // max(info.compress_size, 1)}"
-                                    f" times; that looks like a zip bomb")
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise UnsafeArchive(f"{name!r} expands {ratio} times; that looks like a zip bomb")
             self._infos[name] = info
         if total > max_total:
             raise UnsafeArchive(f"the zip expands to {total} bytes; the limit is {max_total}")

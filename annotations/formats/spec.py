@@ -26,7 +26,7 @@ class FormatSpec:
     normalized: bool | None  # the format's convention; None where it has no coordinates
     description: str
     embeds_images: bool = False  # TFRecord: the records carry the image bytes
-    skips_empty: bool = False  # images with nothing of the family are left out (CSV, classification)
+    skips_empty: bool = False  # images with nothing of the family are left out (CSV, classes)
     ships_skeletons: bool = False
     rename: RenameRules = field(default_factory=RenameRules)
     normalized_warning: str = ""  # what goes wrong when the user departs from the convention
@@ -34,7 +34,7 @@ class FormatSpec:
 
 @dataclass(slots=True)
 class ExportSet:
-    """One set folder being written: its images arrive prepared (family, clamp, normalise, names)."""
+    """One set folder being written; its images arrive prepared (family, clamp, scale, names)."""
 
     name: str  # "train" or "test"
     folder: str  # "<top>/train/", every member path of the set starts with it

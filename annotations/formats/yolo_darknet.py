@@ -27,7 +27,8 @@ SPEC = FormatSpec(
     normalized=True,
     description="One .txt of normalized centre boxes per image, classes.txt and data.yaml; "
     "Ultralytics and Darknet train on it.",
-    normalized_warning="YOLO readers expect normalized coordinates; absolute pixels will not train.",
+    normalized_warning="YOLO readers expect normalized coordinates; absolute pixels will "
+    "not train.",
 )
 CLASS_FILES = ("classes.txt", "obj.names", "_darknet.labels")
 LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")

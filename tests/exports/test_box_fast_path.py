@@ -11,14 +11,19 @@ from __future__ import annotations
 import io
 import random
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from annotations.formats import registry
 from annotations.formats.boxes import box_images
-from annotations.formats.pipeline import (ExportOptions, ExportRequest, export_zip,
-                                          order_and_split, prepare_image)
+from annotations.formats.pipeline import (
+    ExportOptions,
+    ExportRequest,
+    export_zip,
+    order_and_split,
+    prepare_image,
+)
 from annotations.formats.spec import ExportSet
 from annotations.formats.zipout import ZipOut, bytes_loader
 from annotations.mapping import dataset_labels, image_ids_in_upload_order, iter_image_records
@@ -79,7 +84,7 @@ def _export(dataset, fmt: str, options: ExportOptions, tmp_path, fast: bool) -> 
         stream = iter_image_records(set_ids, chunk=7)
         sets[name] = stream if fast else list(stream)  # a list offers no raw rows
     request = ExportRequest(format_id=fmt, dataset_id=dataset.pk, dataset_name=dataset.name,
-                            created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+                            created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
                             options=options, labels=dataset_labels(dataset), skeletons=[],
                             sets=sets, total_images=len(ids))
     target = tmp_path / f"{fmt}-{fast}.zip"

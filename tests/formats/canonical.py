@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -26,7 +26,7 @@ LABELS = [
 ]
 SKELETONS = [Skeleton(label="person", keypoints=["head", "left_hand", "right_hand"],
                       connections=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])]
-CREATED_AT = datetime(2026, 11, 25, 12, 30, 5, tzinfo=timezone.utc)
+CREATED_AT = datetime(2026, 11, 25, 12, 30, 5, tzinfo=UTC)
 
 
 def _mask(width: int, height: int) -> object:

@@ -82,8 +82,8 @@ def test_write_then_read_gives_the_same_annotations(format_id, normalized, tmp_p
     actual = {image.file_name: image.annotations for image in result.images}
     assert sorted(actual) == sorted(expected)
     tolerance = TOLERANCE.get(format_id, 0.02)
-    for name, annotations in expected.items():
-        _assert_same(annotations, actual[name], spec.family, tolerance, f"{format_id} {name}")
+    for name, wanted in expected.items():
+        _assert_same(wanted, actual[name], spec.family, tolerance, f"{format_id} {name}")
     assert [n for n in result.labels if n in {label.name for label in LABELS}] or not result.labels
 
 

@@ -44,7 +44,7 @@ def tf():
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, tf) -> dict[str, dict[str, bytes]]:
-    """Each variant exported once (normalized, as the OD API wants), members by set-relative path."""
+    """Each variant exported once (normalized, as the OD API wants), by set-relative path."""
     folder = tmp_path_factory.mktemp("tfrecord")
     found = {}
     for format_id in VARIANTS:

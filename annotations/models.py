@@ -32,7 +32,8 @@ class Annotation(models.Model):
 
     class Meta:
         ordering = ["image_id", "id"]
-        indexes = [models.Index(fields=["image", "id"])]
+        # (label, kind) serves the per-label counts of the Annotations tab and the export popup.
+        indexes = [models.Index(fields=["image", "id"]), models.Index(fields=["label", "kind"])]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label_id} on image {self.image_id}"

@@ -24,16 +24,21 @@ def kind_count_text(kind: str, n: int) -> str:
     return f"{n:,} {singular if n == 1 else plural}"
 
 
+def label_kind_counts(dataset: Dataset) -> dict[tuple[int, str], int]:
+    """(label id, kind) -> annotations: one grouped scan of the (label, kind) index."""
+    rows = (Annotation.objects.filter(label__dataset=dataset).values_list("label_id", "kind")
+            .annotate(n=Count("label_id")).order_by())
+    return {(label_id, kind): n for label_id, kind, n in rows}
+
+
 def label_summary(dataset: Dataset) -> list[dict]:
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = (Annotation.objects.filter(image__dataset=dataset).values("label_id", "kind")
-            .annotate(n=Count("id")).order_by())
-    for row in rows:
-        counts[row["label_id"]][row["kind"]] = row["n"]
-    return [{"label": label, "counts": [kind_count_text(k, counts[label.pk][k]) for k in KIND_ORDER
-                                         if counts[label.pk].get(k)],
-             "total": sum(counts[label.pk].values())}
-            for label in dataset.labels.all()]
+    counts = label_kind_counts(dataset)
+    summary = []
+    for label in dataset.labels.all():
+        mine = {kind: counts.get((label.pk, kind), 0) for kind in KIND_ORDER}
+        summary.append({"label": label, "total": sum(mine.values()),
+                        "counts": [kind_count_text(k, n) for k, n in mine.items() if n]})
+    return summary
 
 
 def image_page(dataset: Dataset, number: object) -> Page:

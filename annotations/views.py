@@ -19,7 +19,13 @@ from .selectors import image_page, image_with_drawables, import_job_for, label_s
 
 
 def annotations_tab_context(request: HttpRequest, dataset: Dataset) -> dict:
-    return {"labels": label_summary(dataset), "page": image_page(dataset, request.GET.get("page"))}
+    return {"page": image_page(dataset, request.GET.get("page"))}
+
+
+@require_GET
+def labels_legend(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = dataset_for(request.user, pk)
+    return render(request, "annotations/legend.html", {"labels": label_summary(dataset)})
 
 
 @require_GET

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, QuerySet
+from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from annotations.models import Annotation
+from annotations.selectors import label_kind_counts
 from datasets.models import Dataset
 from exports.models import ExportJob
 
@@ -38,8 +39,6 @@ def dataset_jobs_for(user: AbstractBaseUser, dataset: Dataset) -> QuerySet[Expor
 def kind_counts_by_label(dataset: Dataset) -> dict[int, dict[str, int]]:
     """label id -> {kind: count} for every kind (zeros included, so the keys are stable)."""
     counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS, 0))
-    rows = (Annotation.objects.filter(image__dataset=dataset).values("label_id", "kind")
-            .annotate(n=Count("id")).order_by())
-    for row in rows:
-        counts[row["label_id"]][row["kind"]] = row["n"]
+    for (label_id, kind), n in label_kind_counts(dataset).items():
+        counts[label_id][kind] = n
     return counts

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from annotations.formats import registry
 from annotations.formats.pipeline import FAMILY_KINDS
 from annotations.formats.spec import FAMILIES, FormatSpec
-from annotations.models import Annotation
+from annotations.selectors import label_kind_counts
 from datasets.models import Dataset
 
 from .models import ExportJob
@@ -18,9 +18,10 @@ def dataset_jobs(dataset: Dataset) -> QuerySet[ExportJob]:
 
 
 def kind_counts(dataset: Dataset) -> dict[str, int]:
-    rows = (Annotation.objects.filter(image__dataset=dataset).values("kind")
-            .annotate(n=Count("id")).order_by())
-    return {row["kind"]: row["n"] for row in rows}
+    totals: dict[str, int] = {}
+    for (_, kind), n in label_kind_counts(dataset).items():
+        totals[kind] = totals.get(kind, 0) + n
+    return totals
 
 
 def family_counts(dataset: Dataset) -> dict[str, int]:

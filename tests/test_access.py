@@ -32,6 +32,8 @@ def endpoints(demo, job):
     return [
         ("get", reverse("datasets:detail", args=[demo.pk])),
         ("get", reverse("annotations:tab", args=[demo.pk])),
+        ("get", reverse("annotations:legend", args=[demo.pk])),
+        ("get", reverse("annotations:image", args=[image.pk])),
         ("get", reverse("datasets:image_thumbnail", args=[image.pk])),
         ("get", reverse("datasets:image_file", args=[image.pk])),
         ("get", reverse("exports:create", args=[demo.pk])),

@@ -195,3 +195,14 @@ def test_an_image_opens_larger_with_its_annotations_and_neighbours(owner_client,
     assert page.count("<rect") >= second.annotations.filter(kind="box").count()
     owner_client.force_login(stranger)
     assert owner_client.get(reverse("annotations:image", args=[second.pk])).status_code == 404
+
+
+def test_the_legend_counts_each_label_by_kind(owner_client, demo):
+    page = owner_client.get(reverse("datasets:detail", args=[demo.pk])).content.decode()
+    assert reverse("annotations:legend", args=[demo.pk]) in page  # loaded after the page
+    legend = owner_client.get(reverse("annotations:legend", args=[demo.pk]), **HX)
+    text = legend.content.decode()
+    from annotations.models import Annotation
+    cars = Annotation.objects.filter(label__dataset=demo, label__name="car", kind="box").count()
+    assert f"{cars} boxes" in text
+    assert "1 mask" in text and "keypoint instances" in text

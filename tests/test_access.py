@@ -78,6 +78,13 @@ def test_state_changing_requests_need_the_csrf_token(demo, finished):
     response = client.post(reverse("exports:create", args=[demo.pk]), {"format": "coco"})
     assert response.status_code == 403
     assert client.post(reverse("exports:cancel", args=[finished.pk])).status_code == 403
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.formats.canonical import canonical_images, image_bytes
+    picture = SimpleUploadedFile("new.png", image_bytes(canonical_images()[1]))
+    before = demo.images.count()
+    response = client.post(reverse("datasets:images_upload", args=[demo.pk]), {"files": [picture]})
+    assert response.status_code == 403 and demo.images.count() == before
 
 
 def test_downloads_are_private_attachments(client, demo, finished):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import orjson
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -140,8 +141,15 @@ def _rows(queryset: QuerySet) -> list[tuple]:
 
 def _json(value):
     # SQLite (and Django's psycopg setup) hand JSON columns over as text; a driver that already
-    # decoded them hands over the object.
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
+    # decoded them hands over the object. orjson gives the same objects 2-3x faster on the texts
+    # json.dumps wrote; what it refuses (NaN, lone surrogates, huge ints) goes to json.loads,
+    # which accepts or raises as before.
+    if isinstance(value, (str, bytes)):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return json.loads(value)
+    return value
 
 
 # Polygon geometry is {"rings": [[x, y, ...], ...]}: numbers only. Decoding its integers as floats

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from annotations.formats import registry
 from annotations.formats.pipeline import FAMILY_KINDS
 from annotations.formats.spec import FAMILIES, FormatSpec
+from annotations.models import Annotation
 from annotations.selectors import label_kind_counts
 from datasets.models import Dataset
 
@@ -28,6 +29,12 @@ def family_counts(dataset: Dataset) -> dict[str, int]:
     kinds = kind_counts(dataset)
     return {family: sum(kinds.get(k, 0) for k in family_kinds)
             for family, family_kinds in FAMILY_KINDS.items()}
+
+
+def has_family(dataset: Dataset, family: str) -> bool:
+    """Whether the dataset has any annotation the family exports (an index probe, no count)."""
+    return Annotation.objects.filter(label__dataset=dataset,
+                                     kind__in=FAMILY_KINDS[family]).exists()
 
 
 def format_choices(dataset: Dataset) -> list[dict]:

@@ -32,7 +32,7 @@ from jobs import claiming
 from . import storage
 from .models import ExportJob
 from .options import ExportChoice, new_seed
-from .selectors import family_counts
+from .selectors import has_family
 
 log = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -47,7 +47,7 @@ def export_job_create(*, owner, dataset: Dataset, choice: ExportChoice, enqueue:
 
     The shell command passes enqueue=False and runs the job itself, in its own process."""
     spec = registry.get_spec(choice.format_id)
-    if not family_counts(dataset).get(spec.family):
+    if not has_family(dataset, spec.family):
         raise ValidationError({"format": f"{spec.name} exports {spec.family}, and this dataset "
                                          f"has none."})
     include_images = True if spec.embeds_images else choice.include_images

@@ -142,22 +142,26 @@ def _prepare_polygon(a: Annotation, width: int, height: int, normalized: bool) -
                       polygon=polygon, mask=a.mask, keypoints=None, area=area)
 
 
+_UNLABELLED = Keypoint(0.0, 0.0, 0)  # what every point not labelled becomes
+
+
 def _prepare_keypoints(a: Annotation, width: int, height: int,
                        normalized: bool) -> Annotation:
     """`_prepare` of a keypoint instance with its box, in fewer calls (the same values)."""
     box = geometry.clamp_box(a.box, width, height)
     sx, sy = (1.0 / width, 1.0 / height) if normalized else (1.0, 1.0)
     clamp = geometry.clamp
+    unlabelled = _UNLABELLED  # shared, like the unchanged points below (never mutated)
     if normalized:
         keypoints = [Keypoint(clamp(p.x, 0, width) * sx, clamp(p.y, 0, height) * sy,
                               p.visibility)
-                     if p.visibility > 0 else Keypoint(0.0, 0.0, 0) for p in a.keypoints]
+                     if p.visibility > 0 else unlabelled for p in a.keypoints]
     else:  # a float point inside the image would be copied unchanged: share it (never mutated)
         keypoints = [(p if type(p.x) is float and type(p.y) is float and 0 <= p.x <= width
                       and 0 <= p.y <= height else
                       Keypoint(clamp(p.x, 0, width) * sx, clamp(p.y, 0, height) * sy,
                                p.visibility))
-                     if p.visibility > 0 else Keypoint(0.0, 0.0, 0) for p in a.keypoints]
+                     if p.visibility > 0 else unlabelled for p in a.keypoints]
     return Annotation(label=a.label, kind=a.kind,
                       box=(box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy),
                       polygon=None, mask=a.mask, keypoints=keypoints, area=geometry.box_area(box))

@@ -4,6 +4,9 @@
                                      geometry and labels -> Analysis(report, plan)
     plans.plan_apply(dataset, plan)  step two, after the user confirmed: one transaction
 
+Uploads are read one image at a time (a large COCO file as a stream) and the plan's rows are
+spooled to a file: memory stays flat whatever the upload's size.
+
 The web request (small uploads), the worker (large or TensorFlow ones) and the shell command run
 exactly these.
 """
@@ -11,8 +14,10 @@ exactly these.
 from __future__ import annotations
 
 import posixpath
-from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 
 from datasets.models import Dataset, Skeleton
 
@@ -26,9 +31,9 @@ from .formats.sizes import SizeLookup
 from .formats.skeletons_file import read_skeletons_file
 from .formats.source import Source, UnsafeArchive
 from .formats.spec import ReadContext
-from .mapping import annotation_fields
+from .mapping import annotation_values
 from .matching import ImageIndex, ImportRefused, LabelPlan
-from .plans import Plan, existing_counter
+from .plans import Plan, PlanWriter
 
 SKELETONS_ONLY = "skeletons"  # an upload holding nothing but skeletons.json (FORMATS.md §5)
 EXAMPLES = 5
@@ -92,25 +97,35 @@ def _skeletons(source: Source, result: ReadResult) -> list[SkeletonRecord]:
 
 
 def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = None,
-                   upload_name: str = "upload") -> Analysis:
-    """The preview and the plan of importing `source` into `dataset`; writes nothing."""
+                   upload_name: str = "upload", rows_folder: Path | None = None) -> Analysis:
+    """The preview and the plan of importing `source` into `dataset`; writes nothing to the
+    database. The plan's rows go to a new file in `rows_folder` (the system's temporary folder
+    by default) as the upload is read, one image at a time."""
     format_id, candidates = choose_format(source, format_id)
     index = ImageIndex(dataset, renames=SizeLookup(source, ReadContext()).original)
     labels = LabelPlan(existing=list(dataset.labels.values_list("name", flat=True)))
-    context = ReadContext(image_sizes=index.sizes(), labels=list(labels.existing))
+    context = ReadContext(image_sizes=index.sizes(), labels=list(labels.existing), stream=True,
+                          stream_bytes=settings.NEXUS_STREAM_JSON_BYTES)
     result = read_upload(source, format_id, context)
     skeletons = _skeletons(source, result)
     labels.declare(list(result.labels))
-    builder = _PlanBuilder(index, labels)
-    for record in result.images:
-        builder.add_image(record)
-    plan = Plan(labels=[], images=builder.rows)
+    writer = PlanWriter(dataset, rows_folder)
+    try:
+        builder = _PlanBuilder(index, labels, writer)
+        try:
+            for record in result.images:
+                builder.add_image(record)
+        except (FormatError, UnsafeArchive) as exc:  # a streaming reader fails part-way
+            raise ImportRefused(str(exc)) from None
+        plan = writer.close()
+    except BaseException:
+        writer.abandon()
+        raise
     for skeleton in skeletons:
         plan.skeletons.append(_skeleton_dict(skeleton, labels.use(skeleton.label)))
     labels.check_limit()
     plan.labels = list(labels.order)
-    existing = existing_counter(dataset, plan)
-    report = builder.report(labels, plan, existing, _skeleton_actions(dataset, plan.skeletons))
+    report = builder.report(labels, _skeleton_actions(dataset, plan.skeletons))
     spec_name = "skeletons.json" if format_id == SKELETONS_ONLY else \
         registry.get_spec(format_id).name
     report.update(upload=upload_name, format=format_id, format_name=spec_name,
@@ -120,10 +135,9 @@ def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = 
 
 
 class _PlanBuilder:
-    def __init__(self, index: ImageIndex, labels: LabelPlan) -> None:
-        self.index, self.labels, self.fixes = index, labels, Fixes()
-        self.rows: dict[int, list[tuple[str, dict]]] = {}
-        self.in_upload = 0
+    def __init__(self, index: ImageIndex, labels: LabelPlan, writer: PlanWriter) -> None:
+        self.index, self.labels, self.writer, self.fixes = index, labels, writer, Fixes()
+        self.names: set[str] = set()  # an image may come in several records (COCO streamed)
         self.unmatched: dict[str, int] = {}  # name -> annotations it carried
         self.outside: dict[str, int] = {}
         self.size_mismatch: list[str] = []
@@ -132,32 +146,30 @@ class _PlanBuilder:
     def add_image(self, record) -> None:
         from .matching import points_outside
 
-        self.in_upload += 1
+        self.names.add(record.file_name)
         match = self.index.find(record.file_name)
         if match is None:
             missed = self.outside if points_outside(record.file_name) else self.unmatched
             missed[record.file_name] = missed.get(record.file_name, 0) + len(record.annotations)
             return
-        self.matched.add(match.id)
-        if record.width > 0 and (record.width, record.height) != (match.width, match.height):
+        if (match.id not in self.matched and record.width > 0
+                and (record.width, record.height) != (match.width, match.height)):
             self.size_mismatch.append(f"{record.file_name}: {record.width}×{record.height} in "
                                       f"the file, {match.width}×{match.height} in the dataset")
-        rows = self.rows.setdefault(match.id, [])
+        self.matched.add(match.id)
         for annotation in record.annotations:
             cleaned = clean_annotation(annotation, match.width, match.height, match.name,
                                        self.fixes)
             if cleaned is not None:
-                rows.append((self.labels.use(annotation.label), annotation_fields(cleaned)))
+                self.writer.add([match.id, self.labels.use(annotation.label),
+                                 *annotation_values(cleaned)])
 
-    def report(self, labels: LabelPlan, plan: Plan, existing: Counter,
-               skeletons: list[dict]) -> dict:
-        kinds = Counter(fields["kind"] for rows in plan.images.values() for _, fields in rows)
-        kinds.subtract(key[2] for key in existing.elements())
-        skipped = sum(existing.values())
+    def report(self, labels: LabelPlan, skeletons: list[dict]) -> dict:
+        writer = self.writer
         return {
             "mode": "append",
             "images": {
-                "in_upload": self.in_upload, "matched": len(self.matched),
+                "in_upload": len(self.names), "matched": len(self.matched),
                 "unmatched": len(self.unmatched), "outside": len(self.outside),
                 "unmatched_examples": list(self.unmatched)[:EXAMPLES],
                 "outside_examples": list(self.outside)[:EXAMPLES],
@@ -165,10 +177,10 @@ class _PlanBuilder:
                 "dataset_without_annotations": self.index.count - len(self.matched),
             },
             "annotations": {
-                "total": plan.annotation_count - skipped,
-                "by_kind": {k: kinds[k] for k in KINDS if kinds[k]},
+                "total": writer.plan.annotation_count - writer.duplicates,
+                "by_kind": {k: writer.kinds[k] for k in KINDS if writer.kinds[k]},
                 "on_unmatched_images": sum(self.unmatched.values()) + sum(self.outside.values()),
-                "already_in_dataset": skipped,
+                "already_in_dataset": writer.duplicates,
             },
             "labels": labels.report(),
             "fixes": self.fixes.report(),

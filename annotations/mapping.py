@@ -9,7 +9,8 @@ run a converter per value, and only the geometry column needs one (JSON).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 
 import orjson
 from django.db import connections
@@ -42,9 +43,11 @@ def dataset_skeletons(dataset: Dataset) -> list[SkeletonRecord]:
     ]
 
 
-def image_ids_in_upload_order(dataset: Dataset) -> list[int]:
-    return list(Image.objects.filter(dataset=dataset).order_by("position", "id")
-                .values_list("id", flat=True))
+def image_ids_in_upload_order(dataset: Dataset) -> array[int]:
+    """The ids packed, 8 bytes each: a list holds ~40 bytes per id (40 MB for a million images)."""
+    ids = Image.objects.filter(dataset=dataset).order_by("position", "id").values_list("id",
+                                                                                      flat=True)
+    return array("q", ids.iterator(chunk_size=10_000))
 
 
 def iter_image_records(image_ids: list[int], chunk: int = DEFAULT_CHUNK) -> ImageRecordStream:
@@ -116,25 +119,50 @@ class ImageRecordStream:
                     yield image_id, row[1], row[2], row[3], row[4], by_image.get(image_id, empty)
 
     def _chunks(self, kinds: tuple[str, ...] | None = None) -> Iterator[tuple[list, dict, list]]:
+        def annotations(ids: list[int]) -> QuerySet:
+            found = Annotation.objects.filter(image_id__in=ids)
+            if kinds is not None:
+                found = found.filter(kind__in=kinds)
+            return found.order_by("image_id", "id").values_list(*ANNOTATION_COLUMNS)
+
+        image_rows = _ChunkQuery(
+            lambda ids: Image.objects.filter(id__in=ids).values_list(*IMAGE_COLUMNS, "dataset_id"))
+        annotation_rows = _ChunkQuery(annotations)
         for start in range(0, len(self.image_ids), self.chunk):
             ids = self.image_ids[start:start + self.chunk]
-            images = {row[0]: row for row in _rows(
-                Image.objects.filter(id__in=ids).values_list(*IMAGE_COLUMNS, "dataset_id"))}
+            images = {row[0]: row for row in image_rows(ids)}
             if self._label_names is None and images:
                 dataset_id = next(iter(images.values()))[5]
                 self._label_names = dict(Label.objects.filter(dataset_id=dataset_id)
                                          .values_list("id", "name"))
-            annotations = Annotation.objects.filter(image_id__in=ids)
-            if kinds is not None:
-                annotations = annotations.filter(kind__in=kinds)
-            rows = _rows(annotations.order_by("image_id", "id").values_list(*ANNOTATION_COLUMNS))
-            yield ids, images, rows
+            yield ids, images, annotation_rows(ids)
 
 
-def _rows(queryset: QuerySet) -> list[tuple]:
-    """The queryset's rows as the database driver returns them (no per-value converters)."""
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
+class _ChunkQuery:
+    """The rows of `make(ids)` for chunk after chunk of ids. Django prepares every value of an
+    `IN` list in Python (~2 us per id, 0.04 s of a 10k-image export), so the queryset's SQL is
+    compiled once per chunk length; later chunks of that length only swap their ids into the
+    parameters, when the compiled ones start with exactly the ids given (else: compiled again)."""
+
+    def __init__(self, make: Callable[[list[int]], QuerySet]) -> None:
+        self.make = make
+        self.compiled: dict[int, tuple[str, str, tuple]] = {}  # len(ids) -> db, SQL, other params
+
+    def __call__(self, ids: list[int]) -> list[tuple]:
+        n = len(ids)
+        if n in self.compiled:
+            db, sql, rest = self.compiled[n]
+            return _fetch(db, sql, (*ids, *rest))
+        queryset = self.make(ids)
+        sql, params = queryset.query.sql_with_params()
+        if tuple(params[:n]) == tuple(ids):
+            self.compiled[n] = (queryset.db, sql, tuple(params[n:]))
+        return _fetch(queryset.db, sql, params)
+
+
+def _fetch(db: str, sql: str, params) -> list[tuple]:
+    """The rows as the database driver returns them (no per-value converters)."""
+    with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -178,8 +206,11 @@ def annotation_record(label: str, kind: str, xmin: float | None, ymin: float | N
     return record
 
 
-def annotation_fields(record: AnnotationRecord) -> dict:
-    """Model field values for a record (the inverse of `annotation_record`)."""
+FIELDS = ("kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+
+
+def annotation_values(record: AnnotationRecord) -> list:
+    """Model field values for a record, in FIELDS order (the inverse of `annotation_record`)."""
     from .formats.geometry import tight_box
 
     box = tight_box(record) if record.kind != "tag" else None
@@ -191,7 +222,8 @@ def annotation_fields(record: AnnotationRecord) -> dict:
                                     "counts": record.mask.counts}
     elif record.kind == "keypoints":
         geometry = {"points": [[p.x, p.y, p.visibility] for p in record.keypoints or []]}
-    fields = {"kind": record.kind, "geometry": geometry}
-    if box is not None:
-        fields.update(xmin=box[0], ymin=box[1], xmax=box[2], ymax=box[3])
-    return fields
+    return [record.kind, *(box or (None, None, None, None)), geometry]
+
+
+def annotation_fields(record: AnnotationRecord) -> dict:
+    return dict(zip(FIELDS, annotation_values(record), strict=True))

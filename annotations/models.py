@@ -17,8 +17,12 @@ class Annotation(models.Model):
         KEYPOINTS = "keypoints", "Keypoints"
         TAG = "tag", "Class tag"
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
-    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="annotations")
+    # No single-column indexes: the (image, id) and (label, kind) ones below serve those lookups
+    # too, and every index is paid for on each of an import's million inserts.
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations",
+                              db_index=False)
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="annotations",
+                              db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # The tight box in absolute pixels, kept for every geometric kind (null for class tags).
     # Columns are prefixed: PostgreSQL reserves xmin and xmax as system columns.

@@ -1,8 +1,12 @@
 """The plan of an annotation import, and applying it: everything in ONE transaction, or nothing.
 
-A plan is what `importing.analyse_source` decided: labels in class order, skeletons, and per
-matched image the rows to write (model fields from `mapping.annotation_fields`). It is stored as
-JSON beside the upload between the preview and the user's Confirm.
+A plan is what `importing.analyse_source` decided: labels in class order, skeletons, and one row
+per annotation to write. The rows are spooled to a file as JSON lines while the upload is read,
+and read back in chunks when they are written, so memory stays flat whatever the upload's size.
+Between the preview and the user's Confirm the plan is stored beside the upload: its header
+(`Plan.header()`) and its rows file.
+
+    row = [image id, label name, kind, xmin, ymin, xmax, ymax, geometry]   (model field values)
 
 Re-importing appends, except that annotations identical to ones already on the image (same label,
 kind and geometry, to 3 decimals) are skipped: the same file twice adds nothing.
@@ -10,9 +14,12 @@ kind and geometry, to 3 decimals) are skipped: the same file twice adds nothing.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 from django.db import connections, router, transaction
@@ -24,30 +31,79 @@ from .models import Annotation
 
 INSERT_CHUNK = 2000
 QUERY_CHUNK = 900  # image ids per IN (...) query, below SQLite's variable limit on old builds
+Row = list  # [image_id, label, kind, xmin, ymin, xmax, ymax, geometry]
+KIND = 2
 
 
 @dataclass
 class Plan:
-    """What an import writes: labels in class order, skeletons, and per image its rows."""
+    """What an import writes: labels in class order, skeletons, and the rows file."""
 
+    rows_path: Path
     labels: list[str] = field(default_factory=list)
     skeletons: list[dict] = field(default_factory=list)
-    images: dict[int, list[tuple[str, dict]]] = field(default_factory=dict)
+    annotation_count: int = 0
 
-    @property
-    def annotation_count(self) -> int:
-        return sum(len(rows) for rows in self.images.values())
-
-    def dumps(self) -> bytes:
+    def header(self) -> bytes:
         return orjson.dumps({"labels": self.labels, "skeletons": self.skeletons,
-                             "images": [[pk, rows] for pk, rows in self.images.items()]})
+                             "annotation_count": self.annotation_count})
 
     @classmethod
-    def loads(cls, data: bytes) -> Plan:
-        raw = orjson.loads(data)
-        return cls(labels=raw["labels"], skeletons=raw["skeletons"],
-                   images={pk: [(label, fields) for label, fields in rows]
-                           for pk, rows in raw["images"]})
+    def from_header(cls, header: bytes, rows_path: Path) -> Plan:
+        raw = orjson.loads(header)
+        return cls(rows_path=rows_path, labels=raw["labels"], skeletons=raw["skeletons"],
+                   annotation_count=raw["annotation_count"])
+
+    def chunks(self) -> Iterator[list[Row]]:
+        size = INSERT_CHUNK
+        with open(self.rows_path, "rb") as handle:
+            chunk: list[Row] = []
+            for line in handle:
+                chunk.append(orjson.loads(line))
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+    def discard(self) -> None:
+        self.rows_path.unlink(missing_ok=True)
+
+
+class PlanWriter:
+    """Appends rows to a new rows file in `folder`; counts them and checks them, a chunk at a
+    time, against the annotations already in the dataset (for the preview's figures)."""
+
+    def __init__(self, dataset: Dataset, folder: Path | None = None) -> None:
+        handle, name = tempfile.mkstemp(prefix=".plan-", suffix=".jsonl", dir=folder)
+        self.file = os.fdopen(handle, "wb")
+        self.plan = Plan(rows_path=Path(name))
+        self.existing = ExistingAnnotations(dataset)
+        self.kinds: Counter = Counter()  # planned rows by kind, duplicates excluded
+        self.duplicates = 0
+        self._chunk: list[Row] = []
+
+    def add(self, row: Row) -> None:
+        self._chunk.append(row)
+        if len(self._chunk) == INSERT_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        kept = self.existing.without_duplicates(self._chunk)
+        self.duplicates += len(self._chunk) - len(kept)
+        self.kinds.update(row[KIND] for row in kept)
+        self.plan.annotation_count += len(self._chunk)
+        self.file.write(b"".join(orjson.dumps(row) + b"\n" for row in self._chunk))
+        self._chunk = []
+
+    def close(self) -> Plan:
+        self._flush()
+        self.file.close()
+        return self.plan
+
+    def abandon(self) -> None:
+        self.file.close()
+        self.plan.discard()
 
 
 # --- the same annotation twice ------------------------------------------------------------------
@@ -62,11 +118,11 @@ def _rounded(value):
     return value
 
 
-def annotation_key(image_id: int, label: str, fields: dict) -> tuple:
-    box = tuple(None if fields.get(k) is None else round(fields[k], 3)
-                for k in ("xmin", "ymin", "xmax", "ymax"))
-    geometry = orjson.dumps(_rounded(fields.get("geometry")), option=orjson.OPT_SORT_KEYS)
-    return image_id, label, fields["kind"], box, geometry
+def row_key(row: Row) -> tuple:
+    """What makes two annotations of one image the same: label, kind, geometry to 3 decimals."""
+    box = tuple(None if v is None else round(v, 3) for v in row[3:7])
+    geometry = orjson.dumps(_rounded(row[7]), option=orjson.OPT_SORT_KEYS)
+    return row[1], row[2], box, geometry
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -74,24 +130,40 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def existing_counter(dataset: Dataset, plan: Plan) -> Counter:
-    """Planned annotations already in the dataset (a multiset: two equal boxes stay two)."""
-    present: Counter = Counter()
-    columns = ("image_id", "label__name", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
-    for ids in _chunks(list(plan.images), QUERY_CHUNK):
-        rows = Annotation.objects.filter(image__dataset=dataset, image_id__in=ids)
-        for image_id, label, kind, x0, y0, x1, y1, geometry in rows.values_list(*columns):
-            fields = {"kind": kind, "xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1,
-                      "geometry": geometry}
-            present[annotation_key(image_id, label, fields)] += 1
-    if not present:  # nothing to compare with (an empty dataset): no keys to compute
-        return Counter()
-    # A key starts with its image id: only images that already have annotations can match.
-    images = {key[0] for key in present}
-    planned = Counter(annotation_key(pk, label, fields)
-                      for pk, rows in plan.images.items() if pk in images
-                      for label, fields in rows)
-    return planned & present
+class ExistingAnnotations:
+    """The annotations already on the dataset's images, as a multiset of keys per image (two
+    equal boxes stay two), loaded a chunk of planned rows at a time: only images the upload
+    names are ever read, and only once."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.any = Annotation.objects.filter(image__dataset=dataset).exists()
+        self.loaded: set[int] = set()
+        self.keys: dict[int, Counter] = {}
+
+    def without_duplicates(self, rows: list[Row]) -> list[Row]:
+        """The rows that are not already there; each existing annotation absorbs one row."""
+        if not self.any:
+            return rows
+        self._load({row[0] for row in rows} - self.loaded)
+        kept = []
+        for row in rows:
+            present = self.keys.get(row[0])
+            if present:
+                key = row_key(row)
+                if present[key] > 0:
+                    present[key] -= 1
+                    continue
+            kept.append(row)
+        return kept
+
+    def _load(self, image_ids: set[int]) -> None:
+        columns = ("image_id", "label__name", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+        for ids in _chunks(sorted(image_ids), QUERY_CHUNK):
+            found = Annotation.objects.filter(image__dataset=self.dataset, image_id__in=ids)
+            for row in found.values_list(*columns):
+                self.keys.setdefault(row[0], Counter())[row_key(list(row))] += 1
+        self.loaded |= image_ids
 
 
 # --- apply --------------------------------------------------------------------------------------
@@ -110,56 +182,44 @@ def plan_apply(*, dataset: Dataset, plan: Plan, guard: Callable[[], None] | None
                      for name in plan.labels}
         skeletons = _apply_skeletons(dataset, plan.skeletons, label_ids)
         alive = set(Image.objects.filter(dataset=dataset).values_list("id", flat=True))
-        existing = existing_counter(dataset, plan)
-        rows, missing = _rows(plan, alive, existing, label_ids)
-        for chunk in _chunks(rows, INSERT_CHUNK):
-            insert_rows(chunk)
-        counts = {"annotations": len(rows), "images": len({r.image_id for r in rows}),
+        existing = ExistingAnnotations(dataset)
+        written, skipped, images, gone = 0, 0, set(), set()
+        for chunk in plan.chunks():
+            here = [row for row in chunk if row[0] in alive]
+            gone.update(row[0] for row in chunk if row[0] not in alive)  # deleted since
+            rows = existing.without_duplicates(here)
+            skipped += len(here) - len(rows)
+            insert_rows(rows, label_ids)
+            written += len(rows)
+            images.update(row[0] for row in rows)
+        counts = {"annotations": written, "images": len(images),
                   "labels_created": len([n for n in plan.labels if n not in before]),
-                  "skeletons": skeletons, "already_in_dataset": sum(existing.values()),
-                  "images_gone": missing}
+                  "skeletons": skeletons, "already_in_dataset": skipped,
+                  "images_gone": len(gone)}
         if finish is not None:
             finish(counts)
     return counts
 
 
-def _rows(plan: Plan, alive: set[int], existing: Counter,
-          label_ids: dict[str, int]) -> tuple[list[Annotation], int]:
-    skip = Counter(existing)
-    check = {key[0] for key in skip}  # a key starts with its image id
-    rows, missing = [], 0
-    for image_id, items in plan.images.items():
-        if image_id not in alive:
-            missing += 1  # deleted since the preview
-            continue
-        compare = image_id in check
-        for label, fields in items:
-            if compare:
-                key = annotation_key(image_id, label, fields)
-                if skip[key] > 0:
-                    skip[key] -= 1
-                    continue
-            rows.append(Annotation(image_id=image_id, label_id=label_ids[label], **fields))
-    return rows, missing
-
-
 INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
 
 
-def insert_rows(rows: list[Annotation]) -> None:
-    """INSERT the rows with one executemany: the values bulk_create writes (each field's own
-    database value) without its SQL compilation per ~100 rows, a third of an import's time."""
+def insert_rows(rows: list[Row], label_ids: dict[str, int]) -> None:
+    """INSERT the rows with one executemany: no model instances and no SQL compilation per ~100
+    rows (bulk_create's), which were two thirds of an import's time. Only the JSON column needs
+    the backend's own conversion (text on SQLite, jsonb on PostgreSQL)."""
     if not rows:
         return
     connection = connections[router.db_for_write(Annotation)]
     meta = Annotation._meta
-    fields = [meta.get_field(name) for name in INSERT_FIELDS]
+    columns = [meta.get_field(name).column for name in INSERT_FIELDS]
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    attnames = [f.attname for f in fields]
-    params = [tuple(f.get_db_prep_save(getattr(row, name), connection)
-                    for f, name in zip(fields, attnames, strict=True)) for row in rows]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    geometry = meta.get_field("geometry")
+    params = [(image_id, label_ids[label], kind, x0, y0, x1, y1,
+               None if shape is None else geometry.get_db_prep_save(shape, connection))
+              for image_id, label, kind, x0, y0, x1, y1, shape in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

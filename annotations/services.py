@@ -18,6 +18,7 @@ import threading
 import uuid
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -26,11 +27,14 @@ from django.utils import timezone
 
 from datasets.models import Dataset
 from datasets.upload_folders import (
+    local_root,
+    upload_file,
     upload_local,
     upload_persist,
     upload_read,
     upload_release_local,
     upload_remove,
+    upload_save_file,
     upload_write,
 )
 from datasets.uploads import UploadRefused, close_source, open_upload
@@ -47,16 +51,17 @@ from .plans import Plan, plan_apply
 log = logging.getLogger(__name__)
 Status, Phase = ImportJob.Status, ImportJob.Phase
 DOING = "importing"  # "the worker stopped 3 times while importing"
-PLAN = "plan.json"
+PLAN, PLAN_ROWS = "plan.json", "plan-rows.jsonl"
 
 
 # --- analysing --------------------------------------------------------------------------------
 
-def analyse(source: Source, dataset: Dataset, format_id: str | None, upload_name: str):
+def analyse(source: Source, dataset: Dataset, format_id: str | None, upload_name: str,
+            rows_folder: Path | None = None):
     """analyse_source, with any reader failure on hostile input turned into a message."""
     try:
         return analyse_source(source=source, dataset=dataset, format_id=format_id,
-                              upload_name=upload_name)
+                              upload_name=upload_name, rows_folder=rows_folder)
     except UploadRefused:
         raise
     except Exception as exc:
@@ -81,13 +86,14 @@ def import_upload_start(*, owner, dataset: Dataset, upload_id: str, original_nam
             source, size = open_upload(folder / "content")
             try:
                 inline = not needs_worker(source, size, format_id)
-                analysis = analyse(source, dataset, format_id, original_name) if inline else None
+                analysis = analyse(source, dataset, format_id, original_name,
+                                   local_root()) if inline else None
             finally:
                 close_source(source)
         common = dict(owner=owner, dataset=dataset, upload_id=upload_id, upload_size=size,
                       original_name=original_name[:255], format=format_id or "")
         if analysis is not None:
-            upload_write(upload_id, PLAN, analysis.plan.dumps())
+            plan_store(upload_id, analysis.plan)
             now = timezone.now()
             job = ImportJob.objects.create(
                 phase=Phase.REVIEW, status=Status.FINISHED, report=analysis.report,
@@ -155,11 +161,12 @@ def _analyse(job: ImportJob, token: str) -> str:
         try:
             progress(1, 3)
             with Heartbeat(job, token):
-                analysis = analyse(source, job.dataset, job.format or None, job.original_name)
+                analysis = analyse(source, job.dataset, job.format or None, job.original_name,
+                                   local_root())
         finally:
             close_source(source)
     progress(2, 3)
-    upload_write(job.upload_id, PLAN, analysis.plan.dumps())
+    plan_store(job.upload_id, analysis.plan)
     done = claiming.owned(job, token).update(
         status=Status.FINISHED, phase=Phase.REVIEW, report=analysis.report,
         detected_format=analysis.report["format"], finished_at=timezone.now(),
@@ -167,8 +174,20 @@ def _analyse(job: ImportJob, token: str) -> str:
     return "ready for review" if done else "lost the race"
 
 
+def plan_store(upload_id: str, plan: Plan) -> None:
+    try:
+        upload_write(upload_id, PLAN, plan.header())
+        upload_save_file(upload_id, PLAN_ROWS, plan.rows_path)
+    finally:
+        plan.discard()  # left only when storing failed
+
+
 def _import(job: ImportJob, token: str) -> str:
-    plan = Plan.loads(upload_read(job.upload_id, PLAN))
+    with upload_file(job.upload_id, PLAN_ROWS) as rows:
+        return _import_rows(job, token, Plan.from_header(upload_read(job.upload_id, PLAN), rows))
+
+
+def _import_rows(job: ImportJob, token: str, plan: Plan) -> str:
     total = plan.annotation_count
     claiming.ProgressWriter(job, token)(0, total)
 

@@ -2,6 +2,7 @@
 
     <NEXUS_UPLOAD_DIR>/<upload id>/content/<file>   what the browser (or the shell) sent
     <NEXUS_UPLOAD_DIR>/<upload id>/plan.json        an annotation import's plan, once analysed
+    <NEXUS_UPLOAD_DIR>/<upload id>/plan-rows.jsonl  and its rows (annotations.plans)
 
 With object storage (`STORAGES["uploads"]` not on local disk) the web machine keeps nothing: the
 upload is copied there when a worker has to read it, and fetched back by that worker.
@@ -9,7 +10,9 @@ upload is copied there when a worker has to read it, and fetched back by that wo
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,6 +110,41 @@ def upload_write(upload_id: str, name: str, data: bytes) -> None:
     storage = upload_storage()
     storage.delete(f"{upload_id}/{name}")  # save() would pick another name for a second write
     storage.save(f"{upload_id}/{name}", ContentFile(data))
+
+
+def upload_save_file(upload_id: str, name: str, path: Path) -> None:
+    """Move a local file (in local_root(), e.g. an import's plan rows) into the upload: a rename
+    on local disk, a streamed copy to object storage."""
+    if storage_is_local():
+        os.replace(path, local_root() / upload_id / name)
+        return
+    storage = upload_storage()
+    with open(path, "rb") as handle:
+        storage.delete(f"{upload_id}/{name}")
+        storage.save(f"{upload_id}/{name}", File(handle))
+    path.unlink()
+
+
+@contextmanager
+def upload_file(upload_id: str, name: str) -> Iterator[Path]:
+    """A local path to one of the upload's files, fetched from object storage when not local."""
+    if storage_is_local():
+        path = local_root() / upload_id / name
+        if not path.is_file():
+            raise UploadRefused("The uploaded file is no longer on the server; upload it "
+                                "again.", 410)
+        yield path
+        return
+    storage = upload_storage()
+    if not storage.exists(f"{upload_id}/{name}"):
+        raise UploadRefused("The uploaded file is no longer on the server; upload it again.", 410)
+    handle, temporary = tempfile.mkstemp(prefix=".fetched-", dir=local_root())
+    try:
+        with storage.open(f"{upload_id}/{name}", "rb") as source, os.fdopen(handle, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        yield Path(temporary)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def upload_read(upload_id: str, name: str) -> bytes:

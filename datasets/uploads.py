@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
@@ -196,6 +197,11 @@ class OneFile(Source):
         if path != self.path.name:
             raise FileNotFoundError(path)
         return self.path.read_bytes()
+
+    def open(self, path: str) -> BinaryIO:
+        if path != self.path.name:
+            raise FileNotFoundError(path)
+        return open(self.path, "rb")
 
     def size(self, path: str) -> int:
         return self.path.stat().st_size

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Literal
 from weakref import WeakKeyDictionary
 
-from . import jsonio
-from .coco_check import Checker
+from . import jsonio, jsonstream
+from .coco_check import Checker, is_number, show
 from .errors import FormatError
 from .records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
 from .rle import rle_box
@@ -33,9 +33,12 @@ from .spec import ReadContext
 
 Mode = Literal["boxes", "polygons", "keypoints"]
 NOT_COCO = ("manifest.json", "skeletons.json")
-_KEYS = tuple(re.compile(rb'"%s"\s*:' % key) for key in (b"images", b"annotations", b"categories"))
-_KEYPOINTS = re.compile(rb'"num_keypoints"\s*:|"keypoints"\s*:\s*\[\s*-?[\d.]')
-_SEGMENTATION = re.compile(rb'"segmentation"\s*:\s*(?:\{|\[\s*[\[\d.-])')
+_PATTERNS = {
+    **{key: re.compile(rb'"%s"\s*:' % key.encode()) for key in ("images", "annotations",
+                                                               "categories")},
+    "keypoints": re.compile(rb'"num_keypoints"\s*:|"keypoints"\s*:\s*\[\s*-?[\d.]'),
+    "segmentation": re.compile(rb'"segmentation"\s*:\s*(?:\{|\[\s*[\[\d.-])'),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class Sniff:
     found: bool = False
     segmentation: bool = False
     keypoints: bool = False
+    coco_files: tuple[str, ...] = ()
 
 
 # detect() runs once per COCO variant over the same upload: scan its files once.
@@ -54,14 +58,14 @@ _sniffs: WeakKeyDictionary[Source, Sniff] = WeakKeyDictionary()
 def sniff(source: Source) -> Sniff:
     if source in _sniffs:
         return _sniffs[source]
-    found = segmentation = keypoints = False
+    coco_files, segmentation, keypoints = [], False, False
     for path in _json_files(source):
-        data = source.read(path)
-        if _looks_like_coco(data):
-            found = True
-            segmentation = segmentation or bool(_SEGMENTATION.search(data))
-            keypoints = keypoints or bool(_KEYPOINTS.search(data))
-    result = Sniff(found, segmentation, keypoints)
+        found = jsonstream.scan(source, path, _PATTERNS, starts=b"{")
+        if {"images", "annotations", "categories"} <= found:
+            coco_files.append(path)
+            segmentation = segmentation or "segmentation" in found
+            keypoints = keypoints or "keypoints" in found
+    result = Sniff(bool(coco_files), segmentation, keypoints, tuple(coco_files))
     _sniffs[source] = result
     return result
 
@@ -69,11 +73,6 @@ def sniff(source: Source) -> Sniff:
 def _json_files(source: Source) -> list[str]:
     return [p for p in source.files()
             if p.lower().endswith(".json") and posixpath.basename(p) not in NOT_COCO]
-
-
-def _looks_like_coco(data: bytes) -> bool:
-    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"{") and all(key.search(data) for key in _KEYS)
 
 
 @contextmanager
@@ -89,28 +88,86 @@ def _no_gc() -> Iterator[None]:
 
 
 def read_coco(source: Source, context: ReadContext, mode: Mode) -> ReadResult:
-    """Every COCO file of the upload, each annotation as the kind `mode` asks for."""
-    result = ReadResult(images=[])
-    skeletons: dict[str, Skeleton] = {}
-    found = False
-    for path in _json_files(source):
-        data = source.read(path)
-        if not _looks_like_coco(data):
-            continue
-        found = True
-        with _no_gc():
-            document = jsonio.loads_untrusted(data, path)
-            del data  # the parsed document is large enough on its own
-            _DocumentReader(path, context, mode).read(document, result, skeletons)
-    if not found:
+    """Every COCO file of the upload, each annotation as the kind `mode` asks for.
+
+    Categories (labels, skeletons) are read first; images follow as a list, or lazily when
+    `context.stream` asks for it. Files larger together than `context.stream_bytes` are parsed
+    as a stream, an annotation at a time, and an image's annotations then come as consecutive
+    runs (an image may come back more than once when the file does not keep them together)."""
+    paths = sniff(source).coco_files
+    if not paths:
         raise FormatError("upload", "no COCO file found (a JSON object with images, "
                           "annotations and categories)")
+    streamed = sum(source.size(p) for p in paths) > context.stream_bytes
+    files = [(_StreamedFile if streamed else _ParsedFile)(source, path) for path in paths]
+    result = ReadResult(images=[])
+    skeletons: dict[str, Skeleton] = {}
+    readers = [_DocumentReader(file, context, mode) for file in files]
+    for reader in readers:
+        reader.read_categories(result, skeletons)
     if mode == "keypoints":
         for path in source.files():
             if posixpath.basename(path) == "skeletons.json":
                 skeletons.update((s.label, s) for s in read_skeletons_file(source, path))
         result.skeletons = list(skeletons.values())
+    images = _all_images(readers, result)
+    result.images = images if context.stream else list(images)
     return result
+
+
+def _all_images(readers: list[_DocumentReader], result: ReadResult) -> Iterator[ImageRecord]:
+    for reader in readers:
+        yield from reader.read_images()
+        reader.file.release()
+        if reader.skipped_rings:
+            result.notes.append(f"{reader.check.path}: skipped {reader.skipped_rings} "
+                                "polygon(s) with fewer than 3 points")
+
+
+class _ParsedFile:
+    """A COCO file parsed whole (small files: one fast parse)."""
+
+    grouped = True  # every image's annotations in one record, as the file lists the images
+
+    def __init__(self, source: Source, path: str) -> None:
+        self.path = path
+        with _no_gc():
+            self.document = jsonio.loads_untrusted(source.read(path), path)
+        if not isinstance(self.document, dict):
+            Checker(path).fail("the file", "expected a JSON object with images, annotations "
+                               "and categories")
+
+    def records(self, key: str) -> Iterator[tuple[int, dict]]:
+        return Checker(self.path).records(self.document, key)
+
+    def release(self) -> None:
+        self.document = {}
+
+
+class _StreamedFile:
+    """A COCO file read as a stream, one array at a time (large files: flat memory)."""
+
+    grouped = False
+
+    def __init__(self, source: Source, path: str) -> None:
+        self.source, self.path = source, path
+
+    def records(self, key: str) -> Iterator[tuple[int, dict]]:
+        check, number = Checker(self.path), 0
+        for number, record in enumerate(jsonstream.array_items(self.source, self.path, key),
+                                        start=1):
+            if not isinstance(record, dict):
+                check.fail(f"{key} record {number}", f"expected an object, got {show(record)}")
+            yield number, record
+        if number == 0:  # no items: an empty list, or no list at all (then small enough to build)
+            values = list(jsonstream.values(self.source, self.path, key))
+            if not values:
+                check.fail("the file", f"missing key {key!r}")
+            if not isinstance(values[0], list):
+                check.fail("the file", f"{key} must be a list, got {show(values[0])}")
+
+    def release(self) -> None:
+        pass
 
 
 @dataclass(slots=True)
@@ -120,48 +177,19 @@ class _Category:
 
 
 class _DocumentReader:
-    def __init__(self, path: str, context: ReadContext, mode: Mode) -> None:
-        self.check = Checker(path)
+    def __init__(self, file: _ParsedFile | _StreamedFile, context: ReadContext,
+                 mode: Mode) -> None:
+        self.file = file
+        self.check = Checker(file.path)
         self.context, self.mode = context, mode
-        self.largest = 0.0  # the largest coordinate seen, to tell normalized files
-        self.has_coordinates = False
+        self.categories: dict[int, _Category] = {}
         self.skipped_rings = 0
 
-    def read(self, document: object, result: ReadResult, skeletons: dict[str, Skeleton]) -> None:
-        if not isinstance(document, dict):
-            self.check.fail("the file", "expected a JSON object with images, annotations and "
-                            "categories")
-        categories = self._categories(document, skeletons)
-        images = self._images(document)
-        for number, record in self.check.records(document, "annotations"):
-            where = f"annotations record {number}"
-            self.check.integer(record, "id", where)  # pycocotools indexes annotations by id
-            image_id = self.check.integer(record, "image_id", where)
-            image = images.get(image_id)
-            if image is None:
-                self.check.fail(where, f"image_id {image_id} is not in images")
-            category_id = self.check.integer(record, "category_id", where)
-            if category_id not in categories:
-                self.check.fail(where, f"category_id {category_id} is not in categories")
-            image.annotations.append(self._annotation(record, where, categories[category_id],
-                                                      image))
-        if self._is_normalized(images.values()):
-            for image in images.values():
-                _denormalize(image)
-        for category in categories.values():
-            if category.name not in result.labels:
-                result.labels.append(category.name)
-        result.images.extend(images.values())
-        if self.skipped_rings:
-            result.notes.append(f"{self.check.path}: skipped {self.skipped_rings} polygon(s) "
-                                "with fewer than 3 points")
-
-    def _categories(self, document: dict, skeletons: dict[str, Skeleton]) -> dict[int, _Category]:
-        categories: dict[int, _Category] = {}
-        for number, record in self.check.records(document, "categories"):
+    def read_categories(self, result: ReadResult, skeletons: dict[str, Skeleton]) -> None:
+        for number, record in self.file.records("categories"):
             where = f"categories record {number}"
             category_id = self.check.integer(record, "id", where)
-            if category_id in categories:
+            if category_id in self.categories:
                 self.check.fail(where, f"id {category_id} is used by an earlier category")
             name = self.check.text(record, "name", where).strip()
             names: list[str] = []
@@ -170,12 +198,50 @@ class _DocumentReader:
                 pairs = self.check.pairs(record.get("skeleton") or [], len(names), where)
                 skeletons.setdefault(name, Skeleton(label=name, keypoints=names,
                                                     connections=pairs))
-            categories[category_id] = _Category(name, names)
-        return categories
+            self.categories[category_id] = _Category(name, names)
+            if name not in result.labels:
+                result.labels.append(name)
 
-    def _images(self, document: dict) -> dict[int, ImageRecord]:
-        images: dict[int, ImageRecord] = {}
-        for number, record in self.check.records(document, "images"):
+    def read_images(self) -> Iterator[ImageRecord]:
+        """The file's images with their annotations: all of an image's together when the file
+        was parsed whole, else as the runs of consecutive annotations the stream gives."""
+        images = self._images()
+        normalized = self._is_normalized(images)
+        by_id: dict[int, ImageRecord] = {}  # parsed whole: every image's annotations together
+        pending, pending_id, seen = None, None, set()  # streamed: the current run
+        for number, record in self.file.records("annotations"):
+            where = f"annotations record {number}"
+            self.check.integer(record, "id", where)  # pycocotools indexes annotations by id
+            image_id = self.check.integer(record, "image_id", where)
+            entry = images.get(image_id)
+            if entry is None:
+                self.check.fail(where, f"image_id {image_id} is not in images")
+            category_id = self.check.integer(record, "category_id", where)
+            category = self.categories.get(category_id)
+            if category is None:
+                self.check.fail(where, f"category_id {category_id} is not in categories")
+            if self.file.grouped:
+                image = by_id.get(image_id) or by_id.setdefault(image_id, ImageRecord(*entry))
+            else:
+                if image_id != pending_id:
+                    if pending is not None:
+                        yield _finished(pending, normalized)
+                    pending, pending_id = ImageRecord(*entry), image_id
+                    seen.add(image_id)
+                image = pending
+            image.annotations.append(self._annotation(record, where, category, image))
+        if pending is not None:
+            yield _finished(pending, normalized)
+        for image_id, entry in images.items():
+            if self.file.grouped:
+                yield _finished(by_id.get(image_id) or ImageRecord(*entry), normalized)
+            elif image_id not in seen:
+                yield ImageRecord(*entry)
+
+    def _images(self) -> dict[int, tuple[str, int, int]]:
+        """id -> (file name, width, height): compact, a large file may list a million."""
+        images: dict[int, tuple[str, int, int]] = {}
+        for number, record in self.file.records("images"):
             where = f"images record {number}"
             image_id = self.check.integer(record, "id", where)
             if image_id in images:
@@ -184,7 +250,7 @@ class _DocumentReader:
             file_name = posixpath.basename(self.check.text(record, "file_name", where)
                                            .replace("\\", "/"))
             width, height = self._size(record, where, file_name)
-            images[image_id] = ImageRecord(file_name=file_name, width=width, height=height)
+            images[image_id] = (file_name, width, height)
         return images
 
     def _size(self, record: dict, where: str, file_name: str) -> tuple[int, int]:
@@ -260,26 +326,50 @@ class _DocumentReader:
             if v not in (0, 1, 2):
                 self.check.fail(where, f"keypoint {i // 3 + 1} has visibility {v:g}; "
                                 "expected 0, 1 or 2")
-            if v > 0:
-                self._note_coordinates([x, y])
             points.append(Keypoint(x, y, int(v)) if v > 0 else Keypoint(0.0, 0.0, 0))
         return points
 
     def _coordinates(self, value: object, what: str, where: str,
                      count: int | None = None) -> list[float]:
-        values = self.check.numbers(value, what, where, count=count)
-        self._note_coordinates(values)
-        return values
+        return self.check.numbers(value, what, where, count=count)
 
-    def _note_coordinates(self, values: list[float]) -> None:
-        if values:
-            self.has_coordinates = True
-            self.largest = max(self.largest, max(values))
+    def _is_normalized(self, images: dict[int, tuple[str, int, int]]) -> bool:
+        """Normalized: the file has coordinates, none above 1, and every image with annotations
+        is larger than 1×1. Decided before the annotations are read, by a pass that stops at the
+        first coordinate above 1 (at once, for a file in pixels)."""
+        has_coordinates, annotated = False, set()
+        for _, record in self.file.records("annotations"):
+            for value in _coordinate_values(record, self.mode):
+                if is_number(value):
+                    if value > 1:
+                        return False
+                    has_coordinates = True
+            annotated.add(record.get("image_id"))
+        return has_coordinates and all(images[i][1] > 1 and images[i][2] > 1
+                                       for i in annotated if i in images)
 
-    def _is_normalized(self, images) -> bool:
-        if not self.has_coordinates or self.largest > 1.0:
-            return False
-        return all(i.width > 1 and i.height > 1 for i in images if i.annotations)
+
+def _coordinate_values(record: dict, mode: Mode) -> Iterator[object]:
+    """The values the reader takes as coordinates: bbox; rings (polygons); visible keypoints."""
+    bbox = record.get("bbox")
+    if isinstance(bbox, list):
+        yield from bbox
+    segmentation, points = record.get("segmentation"), record.get("keypoints")
+    if mode == "polygons" and isinstance(segmentation, list):
+        for ring in segmentation:
+            if isinstance(ring, list):
+                yield from ring
+    if mode == "keypoints" and isinstance(points, list):
+        for i in range(0, len(points) - 2, 3):
+            if is_number(points[i + 2]) and points[i + 2] > 0:
+                yield points[i]
+                yield points[i + 1]
+
+
+def _finished(image: ImageRecord, normalized: bool) -> ImageRecord:
+    if normalized:
+        _denormalize(image)
+    return image
 
 
 def _denormalize(image: ImageRecord) -> None:

@@ -18,7 +18,7 @@ import posixpath
 import re
 from dataclasses import replace
 
-from . import jsonio, numbers
+from . import jsonio, jsonstream, numbers
 from .boxes import BoxImage, box_images
 from .coco_check import Checker, show
 from .errors import FormatError
@@ -36,7 +36,7 @@ SPEC = FormatSpec(
 )
 ANNOTATION_FILE = "_annotations.createml.json"
 NOT_CREATEML = ("manifest.json", "skeletons.json")
-_KEYS = tuple(re.compile(rb'"%s"\s*:' % key) for key in (b"image", b"annotations"))
+_KEYS = {key: re.compile(rb'"%s"\s*:' % key.encode()) for key in ("image", "annotations")}
 _string = json.JSONEncoder(ensure_ascii=False).encode
 Box = tuple[str, float, float, float, float]  # label, centre x, centre y, width, height
 
@@ -84,9 +84,7 @@ def _candidates(source: Source) -> list[str]:
     for path in source.files():
         if not path.lower().endswith(".json") or posixpath.basename(path) in NOT_CREATEML:
             continue
-        data = source.read(path)
-        if data[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and \
-                all(key.search(data) for key in _KEYS):
+        if jsonstream.scan(source, path, _KEYS, starts=b"[") == set(_KEYS):
             found.append(path)
     return found
 

@@ -17,11 +17,12 @@ import base64
 import binascii
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import jsonio, numbers, rle
+from . import jsonio, jsonstream, numbers, rle
 from .errors import FormatError
 from .geometry import polygon_box
 from .naming import split_name
@@ -41,6 +42,7 @@ SPEC = FormatSpec(
 )
 VERSION = "5.5.0"
 DETECT_PEEK = 20  # JSON files looked into by detect(); a LabelMe export is all alike
+_KEYS = {"shapes": re.compile(rb'"shapes"'), "imagePath": re.compile(rb'"imagePath"')}
 
 
 def write_set(export_set: ExportSet, out) -> None:
@@ -163,11 +165,10 @@ def detect(source: Source) -> int:
     # manifest.json is left out by its content, not its name: an image may be called manifest.jpg.
     candidates = [p for p in source.files() if p.lower().endswith(".json")]
     for path in candidates[:DETECT_PEEK]:
-        data = source.read(path)
-        if b'"shapes"' not in data or b'"imagePath"' not in data:
-            continue
+        if jsonstream.scan(source, path, _KEYS, starts=b"{") != set(_KEYS):
+            continue  # read in chunks first: a large COCO file is never held in memory here
         try:
-            document = jsonio.loads_untrusted(data, path)
+            document = jsonio.loads_untrusted(source.read(path), path)
         except FormatError:
             continue
         if isinstance(document, dict) and "shapes" in document and "imagePath" in document:

@@ -79,7 +79,7 @@ class Skeleton:
 class ReadResult:
     """What a reader found: images (matched later by file name), labels in file order, skeletons."""
 
-    images: list[ImageRecord]
+    images: list[ImageRecord]  # an iterator when ReadContext.stream asked for one
     labels: list[str] = field(default_factory=list)
     skeletons: list[Skeleton] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -6,10 +6,12 @@ a name to match, never a path to open.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 MAX_MEMBERS = 200_000
 MAX_TOTAL_UNCOMPRESSED = 20 << 30
@@ -31,6 +33,10 @@ class Source:
 
     def size(self, path: str) -> int:
         raise NotImplementedError
+
+    def open(self, path: str) -> BinaryIO:
+        """The file as a stream, for readers that parse large files piece by piece."""
+        return io.BytesIO(self.read(path))
 
     def text(self, path: str) -> str:
         from .errors import FormatError
@@ -61,6 +67,9 @@ class FolderSource(Source):
 
     def read(self, path: str) -> bytes:
         return self._path(path).read_bytes()
+
+    def open(self, path: str) -> BinaryIO:
+        return open(self._path(path), "rb")
 
     def size(self, path: str) -> int:
         return self._path(path).stat().st_size
@@ -107,6 +116,10 @@ class ZipSource(Source):
 
     def size(self, path: str) -> int:
         return self._infos[path].file_size
+
+    def open(self, path: str) -> BinaryIO:
+        # zipfile stops at the declared size and checks the CRC: no more than size() comes out.
+        return self._zip.open(self._infos[path])
 
     def close(self) -> None:
         self._zip.close()

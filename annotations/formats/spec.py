@@ -70,6 +70,10 @@ class ReadContext:
 
     image_sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)  # class order when a file has ids only
+    # Imports consume images one at a time: a reader may then hand them over lazily (an
+    # iterator), and parse files larger than stream_bytes as a stream (COCO JSON).
+    stream: bool = False
+    stream_bytes: int = 64 << 20
 
     def size_of(self, file_name: str) -> tuple[int, int] | None:
         return self.image_sizes.get(file_name) or self.image_sizes.get(file_name.rsplit("/", 1)[-1])

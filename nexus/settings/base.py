@@ -188,6 +188,9 @@ NEXUS_MAX_NEW_LABELS = env_int("NEXUS_MAX_NEW_LABELS", 1000)
 # Annotation uploads up to this size (and not TFRecord) are analysed in the web request, so the
 # preview (or the error) comes back at once; larger ones are analysed by the worker.
 NEXUS_INLINE_ANALYSIS_BYTES = env_int("NEXUS_INLINE_ANALYSIS_BYTES", 8 << 20)
+# COCO JSON uploads larger than this are parsed as a stream, an annotation at a time: memory
+# stays flat (parsed whole, a 150 MB file takes over 1 GB) and it is no slower.
+NEXUS_STREAM_JSON_BYTES = env_int("NEXUS_STREAM_JSON_BYTES", 4 << 20)
 NEXUS_IMPORT_REVIEW_HOURS = env_int("NEXUS_IMPORT_REVIEW_HOURS", 24)
 NEXUS_UPLOAD_ABANDONED_SECONDS = env_int("NEXUS_UPLOAD_ABANDONED_SECONDS", 6 * 3600)
 # Browsers send many images per request; the script batches by 50, a plain form may send more.

@@ -240,10 +240,19 @@ def _coco_json(**changes) -> dict:
     return document
 
 
-def _read(module, files: dict[str, object], sizes: dict | None = None):
+def _read(module, files: dict[str, object], sizes: dict | None = None, streamed: bool = False):
+    """Read as the tests of exports do, or (`streamed`) as imports read a large file: parsed
+    as a stream, images handed over one at a time (collected here)."""
     data = {path: (body if isinstance(body, bytes) else json.dumps(body).encode())
             for path, body in files.items()}
-    return module.read(MemorySource(data), ReadContext(image_sizes=sizes or {}))
+    context = ReadContext(image_sizes=sizes or {}, stream=streamed,
+                          stream_bytes=0 if streamed else 1 << 30)
+    result = module.read(MemorySource(data), context)
+    result.images = list(result.images)
+    return result
+
+
+READING = pytest.mark.parametrize("streamed", [False, True], ids=["parsed", "streamed"])
 
 
 @pytest.mark.parametrize("text, message", [
@@ -277,10 +286,47 @@ def _read(module, files: dict[str, object], sizes: dict | None = None):
     (json.dumps(_coco_json(categories=[{"id": 1, "name": "car"}, {"id": 1, "name": "bus"}])),
      "x.json: categories record 2: id 1 is used by an earlier category"),
 ])
-def test_reader_errors_name_the_file_the_record_and_the_problem(text, message):
+@READING
+def test_reader_errors_name_the_file_the_record_and_the_problem(text, message, streamed):
+    if streamed and ("NaN" in message or "Infinity" in message):  # refused while parsing
+        message = {True: "x.json: invalid JSON: lexical error: invalid char in json text.",
+                   False: "x.json: invalid JSON: parse error: numeric (floating point) "
+                          "overflow"}["NaN" in message]
     with pytest.raises(FormatError) as caught:
-        _read(coco, {"x.json": text.encode() if isinstance(text, str) else text})
+        _read(coco, {"x.json": text.encode() if isinstance(text, str) else text},
+              streamed=streamed)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text, message", [
+    (b'{"images": [{"id": 1, "file_name": "a.jpg", "width": 2, "height": 2}], "categories": [],'
+     b' "annotations": [{"id": 1, "image_id": 1, "category_id"',
+     "x.json: invalid JSON: parse error: premature EOF"),
+    (json.dumps({"images": [], "annotations": [], "categories": [], "extra": 1}).replace(
+        '"annotations": []', '"annotations": 7'),
+     "x.json: the file: annotations must be a list, got 7"),
+])
+def test_streamed_reader_names_the_file_of_a_truncated_or_malformed_upload(text, message):
+    with pytest.raises(FormatError) as caught:
+        _read(coco, {"x.json": text.encode() if isinstance(text, str) else text}, streamed=True)
+    assert str(caught.value).startswith(message)
+
+
+@READING
+def test_reader_gives_each_image_with_its_annotations_in_any_record_order(streamed):
+    document = _coco_json(
+        images=[{"id": n, "file_name": f"{n}.jpg", "width": 200, "height": 100}
+                for n in (1, 2, 3)],
+        annotations=[{"id": n, "image_id": image_id, "category_id": 1, "bbox": [n, n, 5, 5]}
+                     for n, image_id in enumerate([2, 1, 1, 2, 2], start=1)])
+    result = _read(coco, {"x.json": document}, streamed=streamed)
+    boxes: dict[str, list] = {}
+    for image in result.images:
+        boxes.setdefault(image.file_name, []).extend(a.box[0] for a in image.annotations)
+    assert boxes == {"1.jpg": [2, 3], "2.jpg": [1, 4, 5], "3.jpg": []}
+    # Parsed whole, an image comes once; streamed, once per run of consecutive annotations
+    # (2 | 1 1 | 2 2), then the images without any.
+    assert len(result.images) == (4 if streamed else 3)
 
 
 def test_reader_refuses_an_upload_without_a_coco_file():
@@ -288,17 +334,19 @@ def test_reader_refuses_an_upload_without_a_coco_file():
         _read(coco, {"x.json": {"images": [], "annotations": []}})
 
 
-def test_reader_refuses_a_mask_whose_size_is_not_the_image_size():
+@READING
+def test_reader_refuses_a_mask_whose_size_is_not_the_image_size(streamed):
     document = _coco_json(annotations=[{"id": 1, "image_id": 1, "category_id": 1,
                                         "bbox": [0, 0, 1, 1],
                                         "segmentation": {"size": [10, 10], "counts": [0, 100]}}])
     with pytest.raises(FormatError) as caught:
-        _read(polygon_coco, {"x.json": document})
+        _read(polygon_coco, {"x.json": document}, streamed=streamed)
     assert str(caught.value) == ("x.json: annotations record 1: mask size 10×10 differs from "
                                  "the image's 100×200")
 
 
-def test_reader_accepts_instances_layout_folders_in_file_names_and_uncompressed_rle():
+@READING
+def test_reader_accepts_instances_layout_folders_in_file_names_and_uncompressed_rle(streamed):
     grid = np.zeros((100, 200), dtype=np.uint8)
     grid[10:20, 30:50] = 1
     runs = rle.string_to_runs(rle.encode(grid).counts)
@@ -306,7 +354,8 @@ def test_reader_accepts_instances_layout_folders_in_file_names_and_uncompressed_
         images=[{"id": 5, "file_name": "val2017/a.jpg", "width": 200, "height": 100}],
         annotations=[{"id": 1, "image_id": 5, "category_id": 1, "bbox": [30, 10, 20, 10],
                       "iscrowd": 1, "segmentation": {"size": [100, 200], "counts": runs}}])
-    result = _read(polygon_coco, {"annotations/instances_val2017.json": document})
+    result = _read(polygon_coco, {"annotations/instances_val2017.json": document},
+                   streamed=streamed)
     [image] = result.images
     assert (image.file_name, image.width, image.height) == ("a.jpg", 200, 100)
     [mask] = image.annotations
@@ -314,24 +363,26 @@ def test_reader_accepts_instances_layout_folders_in_file_names_and_uncompressed_
     assert mask.box == (30, 10, 50, 20)
 
 
-def test_reader_skips_rings_that_enclose_nothing_and_says_so():
+@READING
+def test_reader_skips_rings_that_enclose_nothing_and_says_so(streamed):
     document = _coco_json(annotations=[{"id": 1, "image_id": 1, "category_id": 1,
                                         "bbox": [10, 10, 20, 20],
                                         "segmentation": [[10, 10, 30, 30]]}])
-    result = _read(polygon_coco, {"x.json": document})
+    result = _read(polygon_coco, {"x.json": document}, streamed=streamed)
     [annotation] = result.images[0].annotations
     assert (annotation.kind, annotation.box) == ("box", (10, 10, 30, 30))
     assert result.notes == ["x.json: skipped 1 polygon(s) with fewer than 3 points"]
 
 
-def test_reader_scales_normalized_files_by_the_image_size():
+@READING
+def test_reader_scales_normalized_files_by_the_image_size(streamed):
     document = _coco_json(annotations=[{"id": 1, "image_id": 1, "category_id": 1,
                                         "bbox": [0.1, 0.2, 0.5, 0.5],
                                         "segmentation": [[0.1, 0.2, 0.6, 0.2, 0.6, 0.7]]}])
-    [image] = _read(polygon_coco, {"x.json": document}).images
+    [image] = _read(polygon_coco, {"x.json": document}, streamed=streamed).images
     assert image.annotations[0].box == pytest.approx((20, 20, 120, 70))
     assert image.annotations[0].polygon == [pytest.approx([20, 20, 120, 20, 120, 70])]
-    [plain] = _read(coco, {"x.json": _coco_json()}).images
+    [plain] = _read(coco, {"x.json": _coco_json()}, streamed=streamed).images
     assert plain.annotations[0].box == (10, 10, 30, 30)  # pixels stay pixels
 
 

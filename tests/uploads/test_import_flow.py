@@ -124,13 +124,13 @@ def test_confirm_imports_all_or_nothing(owner_client, dataset, monkeypatch, uplo
     job = ImportJob.objects.get()
     assert job.report["annotations"]["total"] == 7 and job.report["skeletons"] == [
         {"label": "person", "keypoints": 2, "action": "create"}]
-    calls = []
+    calls, insert_rows = [], plans.insert_rows
 
-    def second_half_fails(rows):
+    def second_half_fails(rows, label_ids):
         calls.append(len(rows))
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        Annotation.objects.bulk_create(rows)
+        insert_rows(rows, label_ids)
 
     monkeypatch.setattr(plans, "INSERT_CHUNK", 4)
     monkeypatch.setattr(plans, "insert_rows", second_half_fails)
@@ -150,8 +150,10 @@ def test_a_job_cancelled_while_it_writes_rolls_back(owner_client, dataset, monke
     job = ImportJob.objects.get()
     owner_client.post(reverse("annotations:import_confirm", args=[job.pk]))
 
-    def cancelled_meanwhile(rows):
-        Annotation.objects.bulk_create(rows)
+    insert_rows = plans.insert_rows
+
+    def cancelled_meanwhile(rows, label_ids):
+        insert_rows(rows, label_ids)
         ImportJob.objects.filter(pk=job.pk).update(status="cancelled")
 
     monkeypatch.setattr(plans, "insert_rows", cancelled_meanwhile)
@@ -490,13 +492,78 @@ def test_uploads_reach_a_worker_on_another_machine_through_object_storage(
     settings.NEXUS_INLINE_ANALYSIS_BYTES = 1 << 20  # previewed in the request: only the plan
     upload(owner_client, dataset, {"more.csv": CSV_HEADER + "plaza.png,car,1,2,30,40\n"})
     second = ImportJob.objects.exclude(pk=job.pk).get()
-    assert remote.listdir(second.upload_id) == ([], ["plan.json"])
+    folders, names = remote.listdir(second.upload_id)
+    assert (folders, sorted(names)) == ([], ["plan-rows.jsonl", "plan.json"])
     assert not (upload_dir / second.upload_id).exists()
     confirm_and_run(owner_client, second)
     assert Annotation.objects.count() == 4
+    assert not list(upload_dir.glob(".*"))  # no plan rows, no fetched copy left behind
 
     def files(prefix: str) -> list[str]:
         folders, names = remote.listdir(prefix)
         return names + [f for folder in folders for f in files(f"{prefix}/{folder}".strip("/"))]
 
     assert files("") == []  # nothing of the upload is left in the object storage
+
+
+# A COCO file whose annotations jump between images, with polygons, a mask, a box over the edge,
+# an image without annotations and one the dataset does not have.
+SCATTERED_COCO = json.dumps({
+    "images": [{"id": 1, "file_name": "street.jpg", "width": 640, "height": 480},
+               {"id": 2, "file_name": "plaza.png", "width": 320, "height": 240},
+               {"id": 3, "file_name": "empty.jpg", "width": 100, "height": 80},
+               {"id": 4, "file_name": "elsewhere.jpg", "width": 100, "height": 80}],
+    "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "road"}],
+    "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 20, 30, 40]},
+        {"id": 2, "image_id": 2, "category_id": 2, "bbox": [0, 0, 50, 50],
+         "segmentation": [[0, 0, 50, 0, 50, 50]]},
+        {"id": 3, "image_id": 1, "category_id": 1, "bbox": [600, 400, 100, 100]},
+        {"id": 4, "image_id": 4, "category_id": 1, "bbox": [1, 1, 5, 5]},
+        {"id": 5, "image_id": 2, "category_id": 1, "bbox": [2, 2, 2, 2],
+         "segmentation": {"size": [240, 320], "counts": [0, 2, 238, 2, 76558]}},
+        {"id": 6, "image_id": 1, "category_id": 2, "bbox": [5, 5, 10, 10]}]})
+
+
+def _stored() -> list[tuple]:
+    return sorted(Annotation.objects.values_list(
+        "image__original_name", "label__name", "kind", "xmin", "ymin", "xmax", "ymax",
+        "geometry"), key=repr)
+
+
+def test_a_coco_file_read_as_a_stream_imports_exactly_what_a_parsed_one_does(
+        owner_client, dataset, settings):
+    """Files above NEXUS_STREAM_JSON_BYTES are parsed an annotation at a time; the preview and
+    the rows written must not depend on which way the file was read."""
+    results = []
+    for threshold in (1 << 30, 0):  # parsed whole, then streamed
+        Annotation.objects.all().delete()
+        Label.objects.all().delete()
+        settings.NEXUS_STREAM_JSON_BYTES = threshold
+        upload(owner_client, dataset, {"instances.json": SCATTERED_COCO}, fmt="polygon_coco")
+        job = ImportJob.objects.filter(phase="review").latest("created_at")
+        confirm_and_run(owner_client, job)
+        results.append((job.report, job.counts, _stored()))
+    parsed, streamed = results
+    assert streamed == parsed
+    report, counts, rows = parsed
+    assert report["images"]["in_upload"] == 4 and report["images"]["matched"] == 3
+    assert report["images"]["unmatched_examples"] == ["elsewhere.jpg"]
+    assert report["annotations"]["by_kind"] == {"box": 3, "polygon": 1, "mask": 1}
+    assert [f["key"] for f in report["fixes"]] == ["clamped"]
+    assert counts["annotations"] == 5 and counts["images"] == 2
+    assert ("street.jpg", "car", "box", 600.0, 400.0, 640.0, 480.0, None) in rows
+
+
+def test_importing_the_same_streamed_file_twice_adds_nothing(owner_client, dataset, settings):
+    settings.NEXUS_STREAM_JSON_BYTES = 0
+    settings.NEXUS_INLINE_ANALYSIS_BYTES = 0  # analysed by the worker, like a large upload
+    for attempt in (1, 2):
+        upload(owner_client, dataset, {"instances.json": SCATTERED_COCO}, fmt="polygon_coco")
+        job = ImportJob.objects.filter(phase="analyse").latest("created_at")
+        assert tasks.run_import(str(job.pk)) == "ready for review"
+        job.refresh_from_db()
+        assert job.report["annotations"]["already_in_dataset"] == (0 if attempt == 1 else 5)
+        confirm_and_run(owner_client, job)
+        assert job.counts["annotations"] == (5 if attempt == 1 else 0)
+    assert Annotation.objects.count() == 5

@@ -48,6 +48,12 @@ class Command(BaseCommand):
                 close_source(source)
         except UploadRefused as exc:
             raise CommandError(exc.message)
+        try:
+            self._import(dataset, analysis, opts)
+        finally:
+            analysis.plan.discard()
+
+    def _import(self, dataset, analysis, opts: dict) -> None:
         for line in report_lines(analysis.report):
             self.stdout.write(line)
         report = analysis.report

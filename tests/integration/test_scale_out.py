@@ -33,17 +33,6 @@ WORKER_ENV = {"NEXUS_HEARTBEAT_STALE_SECONDS": str(STALE), "NEXUS_PROGRESS_INTER
               "NEXUS_WORKERS": "1"}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def bucket():
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=os.environ["NEXUS_S3_ENDPOINT_URL"],
-                          aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
-    client.create_bucket(Bucket=os.environ["NEXUS_S3_BUCKET"])
-    return client
-
-
 @pytest.fixture(autouse=True)
 def quick_staleness(settings):
     settings.NEXUS_HEARTBEAT_STALE_SECONDS = STALE

@@ -23,6 +23,7 @@ from datasets.models import Dataset, Skeleton
 
 from .cleaning import Fixes, clean_annotation
 from .formats import registry
+from .formats.collector import fewer_collections
 from .formats.errors import FormatError, UnknownFormat
 from .formats.reading import detect_formats
 from .formats.records import KINDS, ReadResult
@@ -113,8 +114,9 @@ def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = 
     try:
         builder = _PlanBuilder(index, labels, writer)
         try:
-            for record in result.images:
-                builder.add_image(record)
+            with fewer_collections():
+                for record in result.images:
+                    builder.add_image(record)
         except (FormatError, UnsafeArchive) as exc:  # a streaming reader fails part-way
             raise ImportRefused(str(exc)) from None
         plan = writer.close()

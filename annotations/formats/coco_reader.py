@@ -13,17 +13,16 @@ RLE masks are bitmaps and never normalized.
 
 from __future__ import annotations
 
-import gc
 import posixpath
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 from weakref import WeakKeyDictionary
 
 from . import jsonio, jsonstream
 from .coco_check import Checker, is_number, show
+from .collector import fewer_collections
 from .errors import FormatError
 from .records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
 from .rle import rle_box
@@ -75,18 +74,6 @@ def _json_files(source: Source) -> list[str]:
             if p.lower().endswith(".json") and posixpath.basename(p) not in NOT_COCO]
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    # Building millions of small objects triggers needless collections (2x slower, STACK.md).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def read_coco(source: Source, context: ReadContext, mode: Mode) -> ReadResult:
     """Every COCO file of the upload, each annotation as the kind `mode` asks for.
 
@@ -131,7 +118,7 @@ class _ParsedFile:
 
     def __init__(self, source: Source, path: str) -> None:
         self.path = path
-        with _no_gc():
+        with fewer_collections():
             self.document = jsonio.loads_untrusted(source.read(path), path)
         if not isinstance(self.document, dict):
             Checker(path).fail("the file", "expected a JSON object with images, annotations "

@@ -15,7 +15,7 @@ from datasets.services import dataset_create, image_create
 
 from ..uploads.conftest import image_bytes
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 KEYPOINTS = {
     "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},

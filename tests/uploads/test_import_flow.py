@@ -120,6 +120,7 @@ KEYPOINTS_COCO = json.dumps({
 
 
 def test_confirm_imports_all_or_nothing(owner_client, dataset, monkeypatch, upload_dir):
+    monkeypatch.setattr(plans, "INSERT_CHUNK", 4)  # the plan's rows are spooled in chunks
     upload(owner_client, dataset, {"person_keypoints.json": KEYPOINTS_COCO})
     job = ImportJob.objects.get()
     assert job.report["annotations"]["total"] == 7 and job.report["skeletons"] == [
@@ -132,7 +133,6 @@ def test_confirm_imports_all_or_nothing(owner_client, dataset, monkeypatch, uplo
             raise OSError(28, "No space left on device")
         insert_rows(rows, label_ids)
 
-    monkeypatch.setattr(plans, "INSERT_CHUNK", 4)
     monkeypatch.setattr(plans, "insert_rows", second_half_fails)
     owner_client.post(reverse("annotations:import_confirm", args=[job.pk]))
     assert tasks.run_import(str(job.pk)) == "errored"

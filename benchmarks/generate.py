@@ -162,7 +162,8 @@ class CocoWriter:
         self.annotations_path.unlink()
 
 
-def build(kind: str, n_images: int, per_image: int, out: Path, owner, seed: int) -> dict:
+def build(kind: str, n_images: int, per_image: int, out: Path, owner, seed: int,
+          spread: int = 5) -> dict:
     from django.db import connection, transaction
 
     from annotations.models import Annotation
@@ -210,7 +211,7 @@ def build(kind: str, n_images: int, per_image: int, out: Path, owner, seed: int)
                                                 None, None, None))
                         coco.annotation(image_id, label_index + 1, None, None)
                     continue
-                for _ in range(rng.randint(max(per_image - 5, 0), per_image + 5)):
+                for _ in range(rng.randint(max(per_image - spread, 0), per_image + spread)):
                     label_index = rng.randrange(len(labels))
                     box, geometry = _geometry(kind, rng, _box(rng, width, height))
                     annotation_rows.append((image_id, labels[label_index], row_kind[kind],
@@ -226,6 +227,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--per-image", type=int, default=10, help="mean annotations per image")
+    parser.add_argument("--spread", type=int, default=5,
+                        help="annotations per image vary by up to this much either side")
     parser.add_argument("--kinds", default="boxes", help=f"comma-separated, of {','.join(KINDS)}")
     parser.add_argument("--out", required=True, help="folder for the database and files")
     parser.add_argument("--seed", type=int, default=1)
@@ -247,7 +250,8 @@ def main(argv: list[str] | None = None) -> dict:
         if kind not in KINDS:
             parser.error(f"unknown kind {kind!r}")
         t = time.perf_counter()
-        info[kind] = build(kind, args.images, args.per_image, out, user, args.seed + offset)
+        info[kind] = build(kind, args.images, args.per_image, out, user, args.seed + offset,
+                           args.spread)
         if args.links:
             link_images(out, kind)
         print(f"{kind}: {info[kind]['images']} images, {info[kind]['annotations']} annotations "

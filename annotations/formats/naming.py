@@ -66,23 +66,47 @@ def clean_stem(stem: str, rules: RenameRules) -> str:
     return "".join(chars) or "_"
 
 
+class StemSet:
+    """A set of stems that costs about a byte per character: a Python set spends ~100 bytes per
+    stem (~100 MB for a million images). Stems are grouped by hash into one string per bucket,
+    "/stem/stem/", and looked up as "/stem/" in it. Exact, because no stem given to it holds "/":
+    SetNamer only looks up names that need no renaming, and renamed stems have "/" (FORBIDDEN)
+    replaced."""
+
+    MASK = (1 << 16) - 1  # buckets (0.5 MB of slots): ~15 stems each at a million images
+
+    def __init__(self) -> None:
+        self._buckets = ["/"] * (self.MASK + 1)
+
+    def __contains__(self, stem: str) -> bool:
+        return "/" + stem + "/" in self._buckets[hash(stem) & self.MASK]
+
+    def add(self, stem: str) -> bool:
+        """Add `stem`; False when it was there already."""
+        key = hash(stem) & self.MASK
+        bucket = self._buckets[key]
+        if "/" + stem + "/" in bucket:
+            return False
+        self._buckets[key] = bucket + stem + "/"
+        return True
+
+
 @dataclass
 class SetNamer:
     """Names the images of one set in write order, remembering stems already used."""
 
     rules: RenameRules
-    used_stems: set[str] = field(default_factory=set)
+    used_stems: StemSet = field(default_factory=StemSet)
     renamed: list[dict[str, str]] = field(default_factory=list)
 
     def name(self, original: str, image_id: int | None) -> str:
         stem, ext = split_name(original)
-        if needs_rename(original, self.rules) or stem.casefold() in self.used_stems:
+        if needs_rename(original, self.rules) or not self.used_stems.add(stem.casefold()):
             clean_ext = "".join("_" if _is_offending(ch, self.rules) else ch for ch in ext)
             new = f"{clean_stem(stem, self.rules)}__{image_id}{clean_ext}"
             self.renamed.append({"from": original, "to": new})
-            stem = split_name(new)[0]
-            original = new
-        self.used_stems.add(stem.casefold())
+            self.used_stems.add(split_name(new)[0].casefold())
+            return new
         return original
 
 

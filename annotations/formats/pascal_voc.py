@@ -84,18 +84,20 @@ def write_boxes(export_set: ExportSet, out) -> None:
         for label in export_set.labels))
     normalized = export_set.normalized
     plain = _Plain()
-    stems = []
-    for image in export_set.images:
-        stem = split_name(image.file_name)[0]
-        stems.append(stem)
-        if plain[image.file_name] and all(plain[box[0]] for box in image.boxes):
-            xml = _xml_text(image, normalized).encode("utf-8")
-        else:
-            xml = _xml(image, normalized)
-        out.add_bytes(f"{folder}Annotations/{stem}.xml", xml)
-        put_image(export_set, out, image, IMAGE_FOLDER)
-    out.add_bytes(f"{folder}ImageSets/Main/{export_set.name}.txt",
-                  "".join(f"{stem}\n" for stem in stems))
+    stems = out.new_work_path()  # the ImageSets list grows with the set: written as it goes
+    with open(stems, "w", encoding="utf-8", newline="", buffering=1 << 16) as stem_list:
+        for image in export_set.images:
+            stem = split_name(image.file_name)[0]
+            # Labels repeat and are remembered in `plain`; file names do not (they would grow it
+            # by ~100 bytes per image).
+            if not _NOT_PLAIN.search(image.file_name) and all(plain[b[0]] for b in image.boxes):
+                xml = _xml_text(image, normalized).encode("utf-8")
+            else:
+                xml = _xml(image, normalized)
+            out.add_bytes(f"{folder}Annotations/{stem}.xml", xml)
+            put_image(export_set, out, image, IMAGE_FOLDER)
+            stem_list.write(stem + "\n")
+    out.add_work_file(f"{folder}ImageSets/Main/{export_set.name}.txt", stems)
 
 
 class _Plain(dict):

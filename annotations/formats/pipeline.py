@@ -4,18 +4,16 @@ count, then hand each set to the format's writer and lay out the zip (FORMATS.md
 
 from __future__ import annotations
 
-import gc
 import math
 import random
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from . import geometry, jsonio, numbers
 from .boxes import BoxImage, RawBox, prepare_boxes, raw_boxes
+from .collector import fewer_collections
 from .naming import SetNamer, slugify
 from .records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 from .registry import get_format
@@ -50,9 +48,11 @@ def test_count(n: int, ratio: float) -> int:
     return min(n, max(0, math.floor(ratio * n + 0.5)))
 
 
-def order_and_split(ids: list[int], options: ExportOptions) -> dict[str, list[int]]:
-    """Image ids (in upload order) to {"train": [...], "test": [...]} in write order."""
-    ordered = list(ids)
+def order_and_split(ids: MutableSequence[int], options: ExportOptions
+                    ) -> dict[str, MutableSequence[int]]:
+    """Image ids (in upload order) to {"train": [...], "test": [...]} in write order, of the
+    type given (a list, or the packed array of `mapping.image_ids_in_upload_order`)."""
+    ordered = ids[:]
     if options.shuffle:
         random.Random(options.seed).shuffle(ordered)
     n_test = test_count(len(ordered), options.split_ratio)
@@ -208,36 +208,11 @@ def top_folder_name(dataset_name: str, format_id: str, created_at: datetime) -> 
     return f"{slugify(dataset_name)}-{format_id}-{stamp}"
 
 
-# An export allocates millions of small objects that are freed by reference counting (records,
-# keypoints, strings), never in cycles; at the default threshold (700) the cyclic collector runs
-# thousands of times over them (~15% of a keypoint export). It runs less often during exports.
-GC_THRESHOLD = 10_000
-_gc_lock = threading.Lock()
-_gc_state = {"depth": 0, "saved": None}
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    with _gc_lock:
-        if _gc_state["depth"] == 0:
-            saved = gc.get_threshold()
-            _gc_state["saved"] = saved
-            gc.set_threshold(max(saved[0], GC_THRESHOLD), *saved[1:])
-        _gc_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["depth"] -= 1
-            if _gc_state["depth"] == 0:
-                gc.set_threshold(*_gc_state["saved"])
-
-
 def export_zip(request: ExportRequest, target: str, *,
                image_loader: Callable[[Any], IO[bytes]], progress: Progress | None = None,
                work_dir: str | None = None) -> ExportSummary:
     """Write the whole export zip to `target`; on any error nothing is left in the work folder."""
-    with _fewer_collections():
+    with fewer_collections():
         return _export_zip(request, target, image_loader=image_loader, progress=progress,
                            work_dir=work_dir)
 

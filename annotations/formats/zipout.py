@@ -5,7 +5,10 @@ writes every member in plain string order of its path (FORMATS.md §3), so the s
 byte-identical files. Memory stays flat however many members an export has:
 
 - small members (`add_bytes`) are deflated when added and appended to one store file in the work
-  folder; only their index entry (offset, sizes, CRC) stays in memory;
+  folder; their index entries (offset, sizes, CRC) are held in memory only up to RUN_SIZE at a
+  time: then they are sorted and written to a work file as one run, and `close` merges the runs
+  (so a path added twice is refused at once within a run, and at `close` across runs);
+- the central directory is written to a work file as members are laid out, then copied;
 - large members are spooled to their own work file and deflated at close;
 - image bytes are only read at close time, one at a time, through the loader.
 
@@ -18,20 +21,29 @@ dominate exports of one small file per image.
 
 from __future__ import annotations
 
+import heapq
 import io
 import os
+import pickle
 import shutil
 import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import IO, Any
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SPOOL_LIMIT = 1 << 20  # members larger than this go to their own work file while the export runs
 COPY_CHUNK = 1 << 20
 DEFAULT_LEVEL = 6
+# Index entries held in memory before they go to a sorted run file (~350 bytes each: ~6 MB).
+# Without runs the index of one small file per image grows by ~0.5 KB per image (~0.5 GB at 1M).
+RUN_SIZE = 1 << 14
+# Entries per pickle in a run file: what each run holds in memory while the runs are merged
+# (~2 MB for the 61 runs of a million members).
+_RUN_BLOCK = 128
 
 _DOS_DATE = (FIXED_TIME[0] - 1980) << 9 | FIXED_TIME[1] << 5 | FIXED_TIME[2]
 _DOS_TIME = FIXED_TIME[3] << 11 | FIXED_TIME[4] << 5 | (FIXED_TIME[5] // 2)
@@ -43,6 +55,7 @@ _LOCAL = struct.Struct(zipfile.structFileHeader)
 _CENTRAL = struct.Struct(zipfile.structCentralDir)
 
 Progress = Callable[[str, str], None]
+Entry = tuple[str, tuple[str, Any]]  # path, (kind, payload)
 
 
 class ZipOut:
@@ -52,8 +65,12 @@ class ZipOut:
         self._loader = image_loader
         self._work = tempfile.mkdtemp(prefix="zipout-", dir=work_dir)
         # path -> (kind, payload): ("stored", (offset, compressed size, size, crc)) for members
-        # in the store file, ("file", spool path), ("image", image ref).
+        # in the store file, ("file", spool path), ("image", image ref); the members added since
+        # the last run was written (`_runs`: sorted run files, `_in_runs`: members in them).
         self._members: dict[str, tuple[str, Any]] = {}
+        self._runs: list[str] = []
+        self._in_runs = 0
+        self._spools: list[str] = []  # few (COCO JSON, CSV, TFRecord shards): their sizes count
         self._compresslevel = compresslevel
         self._store: IO[bytes] | None = None
         self._store_path = os.path.join(self._work, "members.bin")
@@ -71,14 +88,12 @@ class ZipOut:
                 handle.write(data)
             self._add(path, "file", spool)
             return
-        if path in self._members:
-            raise ValueError(f"two members of the zip would be named {path!r}")
         compressed = _deflate(data, self._compresslevel)
+        self._add(path, "stored", (self._store_size, len(compressed), len(data),
+                                   zlib.crc32(data)))
         if self._store is None:
             self._store = open(self._store_path, "wb", buffering=COPY_CHUNK)
         self._store.write(compressed)
-        self._members[path] = ("stored", (self._store_size, len(compressed), len(data),
-                                          zlib.crc32(data)))
         self._store_size += len(compressed)
 
     def open_text(self, path: str) -> IO[str]:
@@ -95,6 +110,17 @@ class ZipOut:
     def add_spooled_file(self, path: str, spool: str) -> None:
         self._add(path, "file", spool)
 
+    def add_work_file(self, path: str, spool: str) -> None:
+        """The member a writer wrote to `spool` (from `new_work_path`) bit by bit, laid out as
+        `add_bytes` lays out the same bytes (a list of every image need not sit in memory)."""
+        if os.path.getsize(spool) > SPOOL_LIMIT:
+            self._add(path, "file", spool)
+            return
+        with open(spool, "rb") as handle:
+            data = handle.read()
+        os.remove(spool)
+        self.add_bytes(path, data)
+
     def new_work_path(self) -> str:
         return self._spool_path()
 
@@ -106,18 +132,15 @@ class ZipOut:
         with self._loader(image_ref) as source:
             return source.read()
 
-    def __contains__(self, path: str) -> bool:
-        return path in self._members
-
     def paths(self) -> list[str]:
-        return sorted(self._members)
+        return [path for path, _ in self._sorted_members()]
 
     def work_units(self) -> int:
         """What `close` reports through `on_units`: one per member, and one per started MiB of a
         member spooled to its own file (images count one each: their size is not known yet)."""
-        units = 0
-        for kind, payload in self._members.values():
-            units += max(1, -(-os.path.getsize(payload) // COPY_CHUNK)) if kind == "file" else 1
+        units = self._in_runs + len(self._members) - len(self._spools)
+        for spool in self._spools:
+            units += max(1, -(-os.path.getsize(spool) // COPY_CHUNK))
         return units
 
     def close(self, on_member: Progress | None = None) -> None:
@@ -142,11 +165,48 @@ class ZipOut:
         if path in self._members:
             raise ValueError(f"two members of the zip would be named {path!r}")
         self._members[path] = (kind, payload)
+        if kind == "file":
+            self._spools.append(payload)
+        if len(self._members) >= RUN_SIZE:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        run = os.path.join(self._work, f"index-{len(self._runs)}.pickle")
+        entries = sorted(self._members.items())  # paths are unique here: only they are compared
+        with open(run, "wb", buffering=COPY_CHUNK) as handle:
+            for start in range(0, len(entries), _RUN_BLOCK):
+                pickle.dump(entries[start:start + _RUN_BLOCK], handle, pickle.HIGHEST_PROTOCOL)
+        self._runs.append(run)
+        self._in_runs += len(entries)
+        self._members = {}
+
+    def _sorted_members(self) -> Iterator[Entry]:
+        """Every member in path order: the runs merged with the members still in memory."""
+        current = sorted(self._members.items())
+        if not self._runs:
+            yield from current
+            return
+        previous = None
+        for entry in heapq.merge(current, *map(_read_run, self._runs), key=itemgetter(0)):
+            if entry[0] == previous:  # in two runs: `_add` only sees the current one
+                raise ValueError(f"two members of the zip would be named {previous!r}")
+            previous = entry[0]
+            yield entry
 
     def _spool_path(self) -> str:
         handle, name = tempfile.mkstemp(dir=self._work)
         os.close(handle)
         return name
+
+
+def _read_run(run: str) -> Iterator[Entry]:
+    with open(run, "rb") as handle:
+        while True:
+            try:
+                block = pickle.load(handle)
+            except EOFError:
+                return
+            yield from block
 
 
 def _deflate(data: bytes, level: int) -> bytes:
@@ -160,15 +220,15 @@ class _Archive:
 
     def __init__(self, fp: IO[bytes], out: ZipOut, on_units: Callable[[int], None] | None):
         self.fp, self.out, self.on_units = fp, out, on_units
-        self.central: list[bytes] = []
+        # The central directory grows by ~80 bytes per member: spooled, copied at the end.
+        self.central = tempfile.TemporaryFile(dir=out._work, buffering=COPY_CHUNK)
+        self.central_size = self.count = 0
         self.offset = fp.tell()  # offsets are positions in the file, as zipfile writes them
 
     def write(self, on_member: Progress | None) -> None:
-        members = self.out._members
         store = open(self.out._store_path, "rb") if self.out._store is not None else None
         try:
-            for path in sorted(members):
-                kind, payload = members[path]
+            for path, (kind, payload) in self.out._sorted_members():
                 if kind == "stored":
                     offset, size = payload[0], payload[1]
                     data = os.pread(store.fileno(), size, offset)  # type: ignore[union-attr]
@@ -184,10 +244,11 @@ class _Archive:
                         self._streamed(path, zipfile.ZIP_STORED, source)
                 if on_member is not None:
                     on_member(path, kind)
+            self._end()
         finally:
             if store is not None:
                 store.close()
-        self._end()
+            self.central.close()
 
     def _units(self, n: int) -> None:
         if self.on_units is not None:
@@ -261,17 +322,18 @@ class _Archive:
             extra = struct.pack("<HH" + "Q" * len(extra_values), 1, 8 * len(extra_values),
                                 *extra_values)
             version = _V45
-        self.central.append(_CENTRAL.pack(
+        record = _CENTRAL.pack(
             zipfile.stringCentralDir, version, 3, version, 0, flags, method, _DOS_TIME,
             _DOS_DATE, crc, compressed_field, size_field, len(name), len(extra), 0, 0, 0,
-            _EXTERNAL_ATTR, offset_field) + name + extra)
+            _EXTERNAL_ATTR, offset_field) + name + extra
+        self.central.write(record)
+        self.central_size += len(record)
+        self.count += 1
 
     def _end(self) -> None:
-        start = self.offset
-        for record in self.central:
-            self.fp.write(record)
-        size = sum(len(r) for r in self.central)
-        count = len(self.central)
+        start, size, count = self.offset, self.central_size, self.count
+        self.central.seek(0)
+        shutil.copyfileobj(self.central, self.fp, COPY_CHUNK)
         end = start + size
         if count > zipfile.ZIP_FILECOUNT_LIMIT or start > _LIMIT or size > _LIMIT:
             self.fp.write(struct.pack(zipfile.structEndArchive64, zipfile.stringEndArchive64,

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from annotations.formats import geometry, pipeline
+from annotations.formats import collector, geometry, pipeline
 from annotations.formats.records import Annotation, Keypoint
 
 
@@ -76,5 +76,5 @@ def test_exports_restore_the_collector_threshold(monkeypatch):
     monkeypatch.setattr(pipeline, "_export_zip", failing)
     with pytest.raises(RuntimeError):
         pipeline.export_zip(None, "unused", image_loader=open)
-    assert seen[0][0] >= pipeline.GC_THRESHOLD
+    assert seen[0][0] >= collector.GC_THRESHOLD
     assert gc.get_threshold() == before

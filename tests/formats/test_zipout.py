@@ -9,8 +9,10 @@ import zipfile
 
 import pytest
 
-from annotations.formats import zipout
+from annotations.formats import registry, zipout
 from annotations.formats.zipout import FIXED_TIME, ZipOut, bytes_loader
+
+from .canonical import export_canonical
 
 
 def reference_zip(target, members: list[tuple[str, str, bytes]], level: int) -> None:
@@ -111,3 +113,71 @@ def test_a_path_added_twice_is_refused(tmp_path):
     with pytest.raises(ValueError, match="two members"):
         out.open_text("a.txt")
     out.discard()
+
+
+def _write(out: ZipOut, members: list[tuple[str, str, bytes]]) -> None:
+    for path, kind, data in members:
+        if kind == "bytes":
+            out.add_bytes(path, data)
+        elif kind == "file":
+            with out.open_text(path) as handle:
+                handle.write(data.decode("utf-8"))
+        else:
+            out.add_image(path, path)
+
+
+@pytest.mark.parametrize("run_size", [1, 7, 100])
+def test_an_index_written_in_sorted_runs_gives_the_same_bytes(tmp_path, monkeypatch, run_size):
+    # A million label files, scaled down: the index goes to many run files, merged at close.
+    monkeypatch.setattr(zipout, "RUN_SIZE", run_size)
+    monkeypatch.setattr(zipout, "_RUN_BLOCK", 3)
+    members = _members(3)
+    images = {path: data for path, kind, data in members if kind == "image"}
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader(images), work_dir=str(tmp_path),
+                 compresslevel=1)
+    _write(out, members)
+    spooled = [data for _, kind, data in members
+               if kind == "file" or (kind == "bytes" and len(data) > zipout.SPOOL_LIMIT)]
+    assert out.work_units() == len(members) - len(spooled) + sum(  # one per started MiB
+        max(1, -(-len(data) // zipout.COPY_CHUNK)) for data in spooled)
+    assert out.paths() == sorted(path for path, _, _ in members)
+    seen = []
+    out.close(on_member=lambda path, kind: seen.append(path))
+    reference_zip(tmp_path / "old.zip", members, 1)
+    assert seen == sorted(path for path, _, _ in members)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+    assert not list(tmp_path.glob("zipout-*"))  # runs and central directory went with the work
+
+
+def test_a_path_added_twice_in_different_runs_is_refused_at_close(tmp_path, monkeypatch):
+    monkeypatch.setattr(zipout, "RUN_SIZE", 2)
+    out = ZipOut(tmp_path / "x.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    for path in ("a.txt", "b.txt", "c.txt", "a.txt"):
+        out.add_bytes(path, b"1")
+    with pytest.raises(ValueError, match="two members"):
+        out.close()
+    assert not list(tmp_path.glob("zipout-*"))
+
+
+@pytest.mark.parametrize("size", [0, 300, zipout.SPOOL_LIMIT + 10])
+def test_a_work_file_is_laid_out_as_add_bytes_lays_out_its_bytes(tmp_path, size):
+    data = _text(random.Random(size), size)
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    spool = out.new_work_path()
+    with open(spool, "wb") as handle:
+        handle.write(data)
+    out.add_work_file("top/train/ImageSets/Main/train.txt", spool)
+    out.close()
+    reference_zip(tmp_path / "old.zip", [("top/train/ImageSets/Main/train.txt", "bytes", data)],
+                  zipout.DEFAULT_LEVEL)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+
+
+@pytest.mark.parametrize("format_id", [f for f in registry.format_ids()
+                                       if not f.endswith("tfrecord")])
+def test_an_export_indexed_in_many_runs_is_the_same_zip(tmp_path, monkeypatch, format_id):
+    options = dict(split_ratio=0.5, shuffle=True, seed=3, include_images=True)
+    export_canonical(format_id, str(tmp_path / "one-run.zip"), **options)
+    monkeypatch.setattr(zipout, "RUN_SIZE", 2)
+    export_canonical(format_id, str(tmp_path / "runs.zip"), **options)
+    assert (tmp_path / "one-run.zip").read_bytes() == (tmp_path / "runs.zip").read_bytes()

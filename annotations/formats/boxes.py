@@ -44,14 +44,16 @@ def prepare_boxes(raw: Iterable[RawBox], width: int, height: int, normalized: bo
     sx, sy = (1.0 / width, 1.0 / height) if normalized else (1.0, 1.0)
     boxes = []
     for label, x0, y0, x1, y1 in raw:
-        if x0 > x1:
-            x0, x1 = x1, x0
-        if y0 > y1:
-            y0, y1 = y1, y0
-        x0 = 0 if x0 < 0 else width if x0 > width else x0
-        y0 = 0 if y0 < 0 else height if y0 > height else y0
-        x1 = 0 if x1 < 0 else width if x1 > width else x1
-        y1 = 0 if y1 < 0 else height if y1 > height else y1
+        # Most boxes are in order and inside the image, where the steps below change nothing.
+        if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+            if x0 > x1:
+                x0, x1 = x1, x0
+            if y0 > y1:
+                y0, y1 = y1, y0
+            x0 = 0 if x0 < 0 else width if x0 > width else x0
+            y0 = 0 if y0 < 0 else height if y0 > height else y0
+            x1 = 0 if x1 < 0 else width if x1 > width else x1
+            y1 = 0 if y1 < 0 else height if y1 > height else y1
         w, h = x1 - x0, y1 - y0
         area = (0.0 if w < 0.0 else w) * (0.0 if h < 0.0 else h)  # max(w, 0.0) * max(h, 0.0)
         boxes.append((label, x0 * sx, y0 * sy, x1 * sx, y1 * sy, area))

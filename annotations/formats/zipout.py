@@ -25,9 +25,11 @@ import heapq
 import io
 import os
 import pickle
+import queue
 import shutil
 import struct
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -37,6 +39,7 @@ from typing import IO, Any
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SPOOL_LIMIT = 1 << 20  # members larger than this go to their own work file while the export runs
 COPY_CHUNK = 1 << 20
+DEFLATE_BLOCK = 1 << 18  # what a text member hands its deflating thread at a time
 DEFAULT_LEVEL = 6
 # Index entries held in memory before they go to a sorted run file (~350 bytes each: ~6 MB).
 # Without runs the index of one small file per image grows by ~0.5 KB per image (~0.5 GB at 1M).
@@ -71,6 +74,7 @@ class ZipOut:
         self._runs: list[str] = []
         self._in_runs = 0
         self._spools: list[str] = []  # few (COCO JSON, CSV, TFRecord shards): their sizes count
+        self._deflated_units = 0
         self._compresslevel = compresslevel
         self._store: IO[bytes] | None = None
         self._store_path = os.path.join(self._work, "members.bin")
@@ -97,10 +101,14 @@ class ZipOut:
         self._store_size += len(compressed)
 
     def open_text(self, path: str) -> IO[str]:
-        """A text stream for a large member (COCO JSON, CSV): written to the work folder."""
-        spool = self._spool_path()
-        self._add(path, "file", spool)
-        return open(spool, "w", encoding="utf-8", newline="", buffering=COPY_CHUNK)
+        """A text stream for a large member (COCO JSON, CSV), deflated by a second thread as it
+        is written; the member exists once the stream is closed."""
+        if path in self._members:  # as `_add` would, but now rather than at close
+            raise ValueError(f"two members of the zip would be named {path!r}")
+        sink = _DeflatingSink(self._spool_path(), self._compresslevel,
+                              lambda info: self._add(path, "deflated", info))
+        return io.TextIOWrapper(io.BufferedWriter(sink, DEFLATE_BLOCK), encoding="utf-8",
+                                newline="")
 
     def open_binary(self, path: str) -> tuple[str, IO[bytes]]:
         spool = self._spool_path()
@@ -138,9 +146,9 @@ class ZipOut:
     def work_units(self) -> int:
         """What `close` reports through `on_units`: one per member, and one per started MiB of a
         member spooled to its own file (images count one each: their size is not known yet)."""
-        units = self._in_runs + len(self._members) - len(self._spools)
+        units = self._in_runs + len(self._members) - len(self._spools) + self._deflated_units
         for spool in self._spools:
-            units += max(1, -(-os.path.getsize(spool) // COPY_CHUNK))
+            units += _mib_units(os.path.getsize(spool))
         return units
 
     def close(self, on_member: Progress | None = None) -> None:
@@ -167,6 +175,8 @@ class ZipOut:
         self._members[path] = (kind, payload)
         if kind == "file":
             self._spools.append(payload)
+        elif kind == "deflated":  # its size is known: one unit per started MiB, not just one
+            self._deflated_units += _mib_units(payload[2]) - 1
         if len(self._members) >= RUN_SIZE:
             self._write_run()
 
@@ -197,6 +207,58 @@ class ZipOut:
         handle, name = tempfile.mkstemp(dir=self._work)
         os.close(handle)
         return name
+
+
+class _DeflatingSink(io.RawIOBase):
+    """Where a large member's bytes go: a second thread deflates them into a work file while the
+    writer goes on formatting (zlib and crc32 release the GIL, so an export uses both cores).
+    The bytes are those of deflating the whole member at once: deflate's output does not depend
+    on how its input is split. `done((spool, crc, size))` runs when the sink is closed."""
+
+    def __init__(self, spool: str, level: int, done: Callable[[tuple], None]) -> None:
+        self._spool, self._done = spool, done
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self._error: BaseException | None = None
+        self._crc = self._size = 0
+        self._thread = threading.Thread(target=self._deflate, args=(level,), daemon=True)
+        self._thread.start()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._error is not None:
+            raise self._error
+        self._blocks.put(bytes(data))
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._blocks.put(None)
+        self._thread.join()
+        super().close()
+        if self._error is not None:
+            raise self._error
+        self._done((self._spool, self._crc, self._size))
+
+    def _deflate(self, level: int) -> None:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        try:
+            with open(self._spool, "wb") as handle:
+                while (block := self._blocks.get()) is not None:
+                    self._crc = zlib.crc32(block, self._crc)
+                    self._size += len(block)
+                    handle.write(compressor.compress(block))
+                handle.write(compressor.flush())
+        except BaseException as exc:  # e.g. the disk is full: the writer raises it
+            self._error = exc
+            while self._blocks.get() is not None:  # never leave the writer blocked on put()
+                pass
+
+
+def _mib_units(size: int) -> int:
+    return max(1, -(-size // COPY_CHUNK))
 
 
 def _read_run(run: str) -> Iterator[Entry]:
@@ -238,6 +300,8 @@ class _Archive:
                 elif kind == "file":
                     with open(payload, "rb") as source:
                         self._streamed(path, zipfile.ZIP_DEFLATED, source)
+                elif kind == "deflated":
+                    self._deflated(path, *payload)
                 else:
                     # JPEG and PNG are compressed already: storing them is faster and no bigger.
                     with self.out._loader(payload) as source:
@@ -261,6 +325,18 @@ class _Archive:
         self.fp.write(_local_header(name, flags, method, crc, len(data), size, zip64))
         self.fp.write(data)
         self._record(name, flags, method, crc, len(data), size, zip64)
+
+    def _deflated(self, path: str, spool: str, crc: int, size: int) -> None:
+        """A member `_DeflatingSink` compressed already: laid out as `_streamed` lays out the
+        same bytes (its header always has the zip64 extra field)."""
+        name, flags = _encode(path)
+        compressed = os.path.getsize(spool)
+        self.fp.write(_local_header(name, flags, zipfile.ZIP_DEFLATED, crc, compressed, size,
+                                    zip64=True))
+        with open(spool, "rb") as source:
+            shutil.copyfileobj(source, self.fp, COPY_CHUNK)
+        self._units(_mib_units(size))
+        self._record(name, flags, zipfile.ZIP_DEFLATED, crc, compressed, size, True)
 
     def _streamed(self, path: str, method: int, source: IO[bytes]) -> None:
         """A member written as zipfile's `open(info, "w", force_zip64=True)` writes it."""

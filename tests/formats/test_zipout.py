@@ -68,13 +68,7 @@ def _members(seed: int) -> list[tuple[str, str, bytes]]:
     return members
 
 
-@pytest.mark.parametrize("level", [1, 6])
-@pytest.mark.parametrize("seed", [1, 2])
-def test_zip_bytes_equal_zipfiles(tmp_path, seed, level):
-    members = _members(seed)
-    images = {path: data for path, kind, data in members if kind == "image"}
-    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader(images), work_dir=str(tmp_path),
-                 compresslevel=level)
+def _write(out: ZipOut, members: list[tuple[str, str, bytes]]) -> None:
     for path, kind, data in members:
         if kind == "bytes":
             out.add_bytes(path, data)
@@ -83,6 +77,16 @@ def test_zip_bytes_equal_zipfiles(tmp_path, seed, level):
                 handle.write(data.decode("utf-8"))
         else:
             out.add_image(path, path)
+
+
+@pytest.mark.parametrize("level", [1, 6])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_zip_bytes_equal_zipfiles(tmp_path, seed, level):
+    members = _members(seed)
+    images = {path: data for path, kind, data in members if kind == "image"}
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader(images), work_dir=str(tmp_path),
+                 compresslevel=level)
+    _write(out, members)
     seen = []
     out.close(on_member=lambda path, kind: seen.append(path))
     reference_zip(tmp_path / "old.zip", members, level)
@@ -113,17 +117,6 @@ def test_a_path_added_twice_is_refused(tmp_path):
     with pytest.raises(ValueError, match="two members"):
         out.open_text("a.txt")
     out.discard()
-
-
-def _write(out: ZipOut, members: list[tuple[str, str, bytes]]) -> None:
-    for path, kind, data in members:
-        if kind == "bytes":
-            out.add_bytes(path, data)
-        elif kind == "file":
-            with out.open_text(path) as handle:
-                handle.write(data.decode("utf-8"))
-        else:
-            out.add_image(path, path)
 
 
 @pytest.mark.parametrize("run_size", [1, 7, 100])
@@ -181,3 +174,17 @@ def test_an_export_indexed_in_many_runs_is_the_same_zip(tmp_path, monkeypatch, f
     monkeypatch.setattr(zipout, "RUN_SIZE", 2)
     export_canonical(format_id, str(tmp_path / "runs.zip"), **options)
     assert (tmp_path / "one-run.zip").read_bytes() == (tmp_path / "runs.zip").read_bytes()
+
+
+def test_a_text_member_that_cannot_be_written_fails_the_writer_without_hanging(
+        tmp_path, monkeypatch):
+    # The deflating thread's work file cannot be opened (as with a full disk): the writer's
+    # next write or its close raises that error; the thread never leaves it blocked.
+    out = ZipOut(tmp_path / "x.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    monkeypatch.setattr(out, "_spool_path", lambda: str(tmp_path))  # a folder: open() fails
+    with pytest.raises(IsADirectoryError):
+        with out.open_text("big.csv") as handle:
+            for _ in range(200):  # far more than the queue holds
+                handle.write("x" * 100_000)
+    assert "big.csv" not in out.paths()
+    out.discard()

@@ -567,3 +567,16 @@ def test_importing_the_same_streamed_file_twice_adds_nothing(owner_client, datas
         confirm_and_run(owner_client, job)
         assert job.counts["annotations"] == (5 if attempt == 1 else 0)
     assert Annotation.objects.count() == 5
+
+
+def test_a_zipped_coco_file_with_annotations_first_is_streamed_from_the_zip(
+        owner_client, dataset, settings):
+    settings.NEXUS_STREAM_JSON_BYTES = 0
+    scattered = json.loads(SCATTERED_COCO)
+    reordered = {key: scattered[key] for key in ("annotations", "categories", "images")}
+    body = "\ufeff" + json.dumps(reordered, indent=2)  # a BOM, as some Windows tools write
+    upload(owner_client, dataset, {"export.zip": make_zip(
+        {"train/_annotations.coco.json": body.encode("utf-8")})}, fmt="polygon_coco")
+    job = confirm_and_run(owner_client, ImportJob.objects.get(phase="review"))
+    assert job.counts["annotations"] == 5
+    assert job.report["annotations"]["by_kind"] == {"box": 3, "polygon": 1, "mask": 1}

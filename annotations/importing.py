@@ -120,12 +120,12 @@ def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = 
         except (FormatError, UnsafeArchive) as exc:  # a streaming reader fails part-way
             raise ImportRefused(str(exc)) from None
         plan = writer.close()
+        for skeleton in skeletons:
+            plan.skeletons.append(_skeleton_dict(skeleton, labels.use(skeleton.label)))
+        labels.check_limit()
     except BaseException:
-        writer.abandon()
+        writer.abandon()  # the rows file goes with the refusal
         raise
-    for skeleton in skeletons:
-        plan.skeletons.append(_skeleton_dict(skeleton, labels.use(skeleton.label)))
-    labels.check_limit()
     plan.labels = list(labels.order)
     report = builder.report(labels, _skeleton_actions(dataset, plan.skeletons))
     spec_name = "skeletons.json" if format_id == SKELETONS_ONLY else \

@@ -380,3 +380,15 @@ def test_an_upload_into_someone_elses_dataset_is_404_and_nothing_is_read(
     assert stranger_client.get(reverse("annotations:upload", args=[dataset.pk])).status_code \
         == 404
     unchanged()
+
+
+def test_too_many_new_labels_are_refused_and_leave_no_plan_behind(
+        owner_client, dataset, settings, upload_dir):
+    settings.NEXUS_MAX_NEW_LABELS = 2
+    rows = "".join(f"street.jpg,label{n},1,2,30,40\n" for n in range(3))
+    response = upload(owner_client, dataset,
+                      {"boxes.csv": "filename,label,xmin,ymin,xmax,ymax\n" + rows})
+    refused(response, 422, "The upload names 3 new labels; at most 2 can be created in one "
+                           "import.")
+    assert not Label.objects.exists() and not ImportJob.objects.exists()
+    assert not list(upload_dir.iterdir())  # neither the upload nor its plan's rows

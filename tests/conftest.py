@@ -58,3 +58,19 @@ def qclusters(tmp_path):
     yield start
     for process in started:
         stop(process)
+
+
+@pytest.fixture
+def quick_staleness(settings):
+    """This process (the reaper, the views) takes a job over after STALE seconds too."""
+    from .worker import STALE
+
+    settings.NEXUS_HEARTBEAT_STALE_SECONDS = STALE
+
+
+@pytest.fixture
+def clusters(qclusters):
+    """`qclusters` with QUICK_WORKER_ENV: progress often, jobs taken over after STALE seconds."""
+    from .worker import QUICK_WORKER_ENV
+
+    return lambda **extra: qclusters(**{**QUICK_WORKER_ENV, **extra})

@@ -13,6 +13,10 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# Crash tests: workers that report progress often and take over a job stalled for STALE seconds.
+STALE = 2
+QUICK_WORKER_ENV = {"NEXUS_HEARTBEAT_STALE_SECONDS": str(STALE), "NEXUS_PROGRESS_INTERVAL": "0.05",
+                    "NEXUS_WORKERS": "1"}
 
 
 def worker_env(**extra: str) -> dict[str, str]:

@@ -20,24 +20,10 @@ from exports.models import ExportJob
 from exports.options import ExportChoice
 
 from ..factories import dataset_with_boxes, stored_sample_image
-from ..worker import ROOT, stop, wait_for
+from ..worker import ROOT, STALE, stop, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-STALE = 2
-WORKER_ENV = {"NEXUS_HEARTBEAT_STALE_SECONDS": str(STALE), "NEXUS_PROGRESS_INTERVAL": "0.05",
-              "NEXUS_WORKERS": "1"}
-
-
-@pytest.fixture(autouse=True)
-def quick_staleness(settings):
-    settings.NEXUS_HEARTBEAT_STALE_SECONDS = STALE
-
-
-@pytest.fixture
-def clusters(qclusters):
-    return lambda **extra: qclusters(**{**WORKER_ENV, **extra})
-
-
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("quick_staleness")]
 def start_export(dataset, seed: int = 1) -> ExportJob:
     choice = ExportChoice("coco", False, True, seed, 0.2, True)
     job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, choice=choice)

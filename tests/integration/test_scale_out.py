@@ -27,22 +27,7 @@ from ..factories import dataset_with_boxes
 from ..worker import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow,
-              pytest.mark.django_db(transaction=True)]
-STALE = 2
-WORKER_ENV = {"NEXUS_HEARTBEAT_STALE_SECONDS": str(STALE), "NEXUS_PROGRESS_INTERVAL": "0.05",
-              "NEXUS_WORKERS": "1"}
-
-
-@pytest.fixture(autouse=True)
-def quick_staleness(settings):
-    settings.NEXUS_HEARTBEAT_STALE_SECONDS = STALE
-
-
-@pytest.fixture
-def clusters(qclusters):
-    return lambda **extra: qclusters(**{**WORKER_ENV, **extra})
-
-
+              pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_staleness")]
 def test_the_configuration_really_is_postgresql_redis_and_s3():
     assert connection.vendor == "postgresql"
     assert "redis" in settings.Q_CLUSTER and "orm" not in settings.Q_CLUSTER

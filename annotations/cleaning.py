@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from .formats.geometry import clamp, clamp_box, keypoints_box, polygon_box, shoelace
-from .formats.records import Annotation, BoxTuple, Keypoint
+from annotations.formats.geometry import clamp, clamp_box, keypoints_box, polygon_box, shoelace
+from annotations.formats.records import Annotation, BoxTuple, Keypoint
 
 EXAMPLES = 5
 FIXES = {  # key -> what the preview says (one, several), in this order
@@ -120,7 +120,7 @@ def _clean_polygon(a: Annotation, width: int, height: int, what: str,
 
 def _clean_mask(a: Annotation, width: int, height: int, what: str,
                 fixes: Fixes) -> Annotation | None:
-    from .formats.rle import area, rle_box
+    from annotations.formats.families.rle import area, rle_box
 
     mask = a.mask
     if mask is None or (mask.height, mask.width) != (height, width):

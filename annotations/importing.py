@@ -19,19 +19,19 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotations.formats.errors import FormatError, UnknownFormat
+from annotations.formats.families.skeletons_file import read_skeletons_file
+from annotations.formats.io.collector import fewer_collections
+from annotations.formats.io.reading import detect_formats
+from annotations.formats.io.sizes import SizeLookup
+from annotations.formats.io.source import Source, UnsafeArchive
+from annotations.formats.records import KINDS, ReadResult
+from annotations.formats.records import Skeleton as SkeletonRecord
+from annotations.formats.spec import ReadContext
 from datasets.models import Dataset, Skeleton
 
 from .cleaning import Fixes, clean_annotation
 from .formats import registry
-from .formats.collector import fewer_collections
-from .formats.errors import FormatError, UnknownFormat
-from .formats.reading import detect_formats
-from .formats.records import KINDS, ReadResult
-from .formats.records import Skeleton as SkeletonRecord
-from .formats.sizes import SizeLookup
-from .formats.skeletons_file import read_skeletons_file
-from .formats.source import Source, UnsafeArchive
-from .formats.spec import ReadContext
 from .mapping import annotation_values
 from .matching import ImageIndex, ImportRefused, LabelPlan
 from .plans import Plan, PlanWriter

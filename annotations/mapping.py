@@ -16,13 +16,13 @@ import orjson
 from django.db import connections
 from django.db.models import Case, F, QuerySet, When
 
+from annotations.formats.geometry import tight_box
+from annotations.formats.records import Annotation as AnnotationRecord
+from annotations.formats.records import ImageRecord, Keypoint, Rle
+from annotations.formats.records import Label as LabelRecord
+from annotations.formats.records import Skeleton as SkeletonRecord
 from datasets.models import Dataset, Image, Label, Skeleton
 
-from .formats.geometry import tight_box
-from .formats.records import Annotation as AnnotationRecord
-from .formats.records import ImageRecord, Keypoint, Rle
-from .formats.records import Label as LabelRecord
-from .formats.records import Skeleton as SkeletonRecord
 from .models import Annotation
 
 DEFAULT_CHUNK = 900  # below SQLite's variable limit on old builds
@@ -233,7 +233,7 @@ FIELDS = ("kind", "xmin", "ymin", "xmax", "ymax", "geometry")
 
 def annotation_values(record: AnnotationRecord) -> list:
     """Model field values for a record, in FIELDS order (the inverse of `annotation_record`)."""
-    from .formats.geometry import tight_box
+    from annotations.formats.geometry import tight_box
 
     box = tight_box(record) if record.kind != "tag" else None
     geometry = None

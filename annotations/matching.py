@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from annotations.formats.naming import clean_label
 from datasets.models import Dataset, Image, Label
 from datasets.uploads import UploadRefused
-
-from .formats.naming import clean_label
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # http:, file:, C: (a drive)
 LABEL_LENGTH = Label._meta.get_field("name").max_length

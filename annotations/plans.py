@@ -25,10 +25,10 @@ from pathlib import Path
 import orjson
 from django.db import connections, router, transaction
 
+from annotations.formats.io.collector import fewer_collections
 from datasets.models import Dataset, Image, Skeleton
 from datasets.services import label_get_or_create
 
-from .formats.collector import fewer_collections
 from .models import Annotation
 
 INSERT_CHUNK = 2000

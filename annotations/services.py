@@ -25,6 +25,9 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from annotations.formats.errors import FormatError
+from annotations.formats.families.tfrecord_writer import is_record_file
+from annotations.formats.io.source import Source, UnsafeArchive
 from datasets.models import Dataset
 from datasets.upload_folders import (
     local_root,
@@ -40,9 +43,6 @@ from datasets.upload_folders import (
 from datasets.uploads import UploadRefused, close_source, open_upload
 from jobs import claiming
 
-from .formats.errors import FormatError
-from .formats.source import Source, UnsafeArchive
-from .formats.tfrecord_common import is_record_file
 from .importing import analyse_source, uses_tensorflow
 from .matching import ImportRefused
 from .models import ImportJob

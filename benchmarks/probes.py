@@ -77,8 +77,8 @@ def web(out: Path) -> dict:
 def import_coco(path: Path) -> dict:
     """Parse and validate with the formats library's COCO reader (what an import runs first)."""
     sys.path.insert(0, str(ROOT))
-    from annotations.formats.coco_reader import read_coco
-    from annotations.formats.source import FolderSource
+    from annotations.formats.families.coco_reader import read_coco
+    from annotations.formats.io.source import FolderSource
     from annotations.formats.spec import ReadContext
 
     source = FolderSource(path.parent)

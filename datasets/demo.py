@@ -15,7 +15,7 @@ from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from annotations.formats import rle
+from annotations.formats.families import rle
 from annotations.formats.records import Annotation as Record
 from annotations.formats.records import Keypoint
 from annotations.mapping import annotation_fields

@@ -17,7 +17,7 @@ from typing import Literal
 from django.conf import settings
 from django.db import IntegrityError
 
-from annotations.formats.source import FolderSource, Source, UnsafeArchive
+from annotations.formats.io.source import FolderSource, Source, UnsafeArchive
 
 from .models import Dataset
 from .services import ImageRejected, image_create

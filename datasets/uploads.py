@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 
-from annotations.formats.source import FolderSource, Source, UnsafeArchive, ZipSource
+from annotations.formats.io.source import FolderSource, Source, UnsafeArchive, ZipSource
 
 MULTIPART_MARGIN = 64 << 10  # boundaries and form fields on top of the files themselves
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .records import Annotation, BoxTuple, Keypoint
+from annotations.formats.records import Annotation, BoxTuple, Keypoint
 
 
 def clamp(value: float, low: float, high: float) -> float:
@@ -70,7 +70,7 @@ def tight_box(annotation: Annotation) -> BoxTuple | None:
     if annotation.keypoints:
         return keypoints_box(annotation.keypoints)
     if annotation.mask is not None:
-        from .rle import rle_box
+        from annotations.formats.families.rle import rle_box
 
         return rle_box(annotation.mask)
     return None

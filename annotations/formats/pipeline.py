@@ -11,14 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from . import geometry, jsonio, numbers
-from .boxes import BoxImage, RawBox, prepare_boxes, raw_boxes
-from .collector import fewer_collections
-from .naming import SetNamer, slugify
-from .records import Annotation, ImageRecord, Keypoint, Label, Skeleton
-from .registry import get_format
-from .spec import ExportRoot, ExportSet, FormatSpec
-from .zipout import ZipOut
+from annotations.formats import geometry, numbers
+from annotations.formats.families.boxes import BoxImage, RawBox, prepare_boxes, raw_boxes
+from annotations.formats.io import jsonio
+from annotations.formats.io.collector import fewer_collections
+from annotations.formats.io.zipout import ZipOut
+from annotations.formats.naming import SetNamer, slugify
+from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
+from annotations.formats.registry import get_format
+from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec
 
 SET_NAMES = ("train", "test")
 FAMILY_KINDS = {
@@ -113,7 +114,7 @@ def _prepare(a: Annotation, family: str, width: int, height: int,
         area = geometry.polygon_area([[_clamp_scale(v, i, width, height, 1, 1)
                                        for i, v in enumerate(r)] for r in a.polygon or []])
     elif family == "polygons" and a.kind == "mask" and a.mask is not None:
-        from .rle import area as rle_area
+        from annotations.formats.families.rle import area as rle_area
 
         area = float(rle_area(a.mask))
     return Annotation(label=a.label, kind=a.kind, box=scaled_box, polygon=polygon, mask=a.mask,

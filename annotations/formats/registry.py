@@ -8,25 +8,25 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .errors import UnknownFormat
-from .spec import FormatSpec
+from annotations.formats.errors import UnknownFormat
+from annotations.formats.spec import FormatSpec
 
 BUILTIN_FORMATS: dict[str, str] = {
-    "coco": "annotations.formats.coco",
-    "csv_fourcorner": "annotations.formats.csv_fourcorner",
-    "csv_widthheight": "annotations.formats.csv_widthheight",
-    "pascal_voc": "annotations.formats.pascal_voc",
-    "yolo_darknet": "annotations.formats.yolo_darknet",
-    "yolo_keras_pytorch": "annotations.formats.yolo_keras_pytorch",
-    "createml": "annotations.formats.createml",
-    "tfrecord": "annotations.formats.tfrecord",
-    "polygon_coco": "annotations.formats.polygon_coco",
-    "polygon_single": "annotations.formats.labelme",
-    "polygon_tfrecord": "annotations.formats.polygon_tfrecord",
-    "csv_classification": "annotations.formats.csv_classification",
-    "classification_tfrecord": "annotations.formats.classification_tfrecord",
-    "keypoints_coco": "annotations.formats.keypoints_coco",
-    "keypoints_tfrecord": "annotations.formats.keypoints_tfrecord",
+    "coco": "annotations.formats.builtin.coco",
+    "csv_fourcorner": "annotations.formats.builtin.csv_fourcorner",
+    "csv_widthheight": "annotations.formats.builtin.csv_widthheight",
+    "pascal_voc": "annotations.formats.builtin.pascal_voc",
+    "yolo_darknet": "annotations.formats.builtin.yolo_darknet",
+    "yolo_keras_pytorch": "annotations.formats.builtin.yolo_keras_pytorch",
+    "createml": "annotations.formats.builtin.createml",
+    "tfrecord": "annotations.formats.builtin.tfrecord",
+    "polygon_coco": "annotations.formats.builtin.polygon_coco",
+    "polygon_single": "annotations.formats.builtin.labelme",
+    "polygon_tfrecord": "annotations.formats.builtin.polygon_tfrecord",
+    "csv_classification": "annotations.formats.builtin.csv_classification",
+    "classification_tfrecord": "annotations.formats.builtin.classification_tfrecord",
+    "keypoints_coco": "annotations.formats.builtin.keypoints_coco",
+    "keypoints_tfrecord": "annotations.formats.builtin.keypoints_tfrecord",
 }
 
 _loaded: dict[str, ModuleType] = {}

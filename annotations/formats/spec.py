@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .naming import RenameRules
-from .records import ImageRecord, Label, Skeleton
+from annotations.formats.naming import RenameRules
+from annotations.formats.records import ImageRecord, Label, Skeleton
 
 Family = Literal["boxes", "polygons", "classification", "keypoints"]
 FAMILIES: dict[str, str] = {

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 import pytest
 
 from annotations.formats import registry
-from annotations.formats.boxes import box_images
+from annotations.formats.families.boxes import box_images
+from annotations.formats.io.zipout import ZipOut, bytes_loader
 from annotations.formats.pipeline import (
     ExportOptions,
     ExportRequest,
@@ -25,7 +26,6 @@ from annotations.formats.pipeline import (
     prepare_image,
 )
 from annotations.formats.spec import ExportSet
-from annotations.formats.zipout import ZipOut, bytes_loader
 from annotations.mapping import dataset_labels, image_ids_in_upload_order, iter_image_records
 from annotations.models import Annotation
 from datasets.models import Dataset, Image

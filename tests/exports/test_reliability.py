@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from annotations.formats.zipout import ZipOut
+from annotations.formats.io.zipout import ZipOut
 from exports import reaper, services, tasks
 from exports.models import ExportJob
 from exports.options import ExportChoice

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 from PIL import Image, ImageDraw
 
-from annotations.formats import rle
+from annotations.formats.families import rle
 from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zip, order_and_split
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 

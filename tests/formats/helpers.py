@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from annotations.formats import registry
+from annotations.formats.io.source import MemorySource, Source
 from annotations.formats.records import Annotation, ImageRecord
-from annotations.formats.source import MemorySource, Source
 
 from .canonical import export_canonical, zip_members
 

@@ -15,13 +15,14 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from annotations.formats import coco, keypoints_coco, polygon_coco, rle
+from annotations.formats.builtin import coco, keypoints_coco, polygon_coco
 from annotations.formats.errors import FormatError
+from annotations.formats.families import rle
+from annotations.formats.io.source import MemorySource
+from annotations.formats.io.zipout import ZipOut
 from annotations.formats.pipeline import ExportOptions, order_and_split
 from annotations.formats.records import Annotation, ImageRecord, Keypoint
-from annotations.formats.source import MemorySource
 from annotations.formats.spec import ExportSet, ReadContext
-from annotations.formats.zipout import ZipOut
 
 from .canonical import (
     LABELS,

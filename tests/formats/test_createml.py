@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from annotations.formats import createml
+from annotations.formats.builtin import createml
 from annotations.formats.errors import FormatError
-from annotations.formats.source import MemorySource
+from annotations.formats.io.source import MemorySource
 from annotations.formats.spec import ReadContext
 
 from .canonical import export_canonical, zip_members

@@ -8,13 +8,14 @@ import zipfile
 
 import pytest
 
-from annotations.formats import csv_classification, csv_fourcorner, csv_widthheight, registry
-from annotations.formats.csv_common import read_text_cell, text_cell
+from annotations.formats import registry
+from annotations.formats.builtin import csv_classification, csv_fourcorner, csv_widthheight
 from annotations.formats.errors import FormatError
+from annotations.formats.families.csv_common import read_text_cell, text_cell
+from annotations.formats.io.source import ZipSource
+from annotations.formats.io.zipout import ZipOut
 from annotations.formats.records import Label
-from annotations.formats.source import ZipSource
 from annotations.formats.spec import ExportSet, ReadContext
-from annotations.formats.zipout import ZipOut
 
 from .canonical import export_canonical
 from .helpers import detect_available, export, image, memory, text

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotations.formats import labelme, rle
+from annotations.formats.builtin import labelme
 from annotations.formats.errors import FormatError
+from annotations.formats.families import rle
+from annotations.formats.io.source import MemorySource, ZipSource
 from annotations.formats.records import Annotation, ImageRecord
-from annotations.formats.source import MemorySource, ZipSource
 from annotations.formats.spec import ReadContext
 
 from .canonical import canonical_images, export_canonical, zip_members

@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from annotations.formats import jsonio, labelme, numbers
+from annotations.formats import numbers
+from annotations.formats.builtin import labelme
+from annotations.formats.io import jsonio
 from annotations.formats.records import Annotation, ImageRecord, Rle
 from annotations.formats.spec import ExportSet
 

@@ -6,11 +6,11 @@ import xml.etree.ElementTree as StdlibXml
 
 import pytest
 
-from annotations.formats import pascal_voc
+from annotations.formats.builtin import pascal_voc
 from annotations.formats.errors import FormatError
+from annotations.formats.io.source import ZipSource
 from annotations.formats.pipeline import ExportOptions, order_and_split
 from annotations.formats.records import Label
-from annotations.formats.source import ZipSource
 from annotations.formats.spec import ReadContext
 
 from .canonical import export_canonical

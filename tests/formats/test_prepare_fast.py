@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from annotations.formats import collector, geometry, pipeline
+from annotations.formats import geometry, pipeline
+from annotations.formats.io import collector
 from annotations.formats.records import Annotation, Keypoint
 
 

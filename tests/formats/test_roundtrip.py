@@ -15,9 +15,9 @@ import pytest
 
 from annotations.formats import registry
 from annotations.formats.geometry import tight_box
+from annotations.formats.io.reading import detect_formats
+from annotations.formats.io.source import MemorySource, ZipSource
 from annotations.formats.pipeline import prepare_image
-from annotations.formats.reading import detect_formats
-from annotations.formats.source import MemorySource, ZipSource
 from annotations.formats.spec import ReadContext
 
 from .canonical import LABELS, canonical_images, export_canonical, image_sizes, zip_members

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotations.formats import registry, rle, tfrecord_common
+from annotations.formats import registry
 from annotations.formats.errors import FormatError
+from annotations.formats.families import rle, tfrecord_writer
+from annotations.formats.io.source import MemorySource, ZipSource
 from annotations.formats.records import Label
-from annotations.formats.source import MemorySource, ZipSource
 from annotations.formats.spec import ReadContext
 
 from .canonical import (
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def tf():
-    return tfrecord_common.import_tf()
+    return tfrecord_writer.import_tf()
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,7 @@ def test_box_records_hold_the_family_boxes_as_fractions(exports, tf):
 
 def od_keys_present(members: dict[str, bytes]) -> set[str]:
     data = next(v for k, v in members.items() if k.endswith(".tfrecord"))
-    return tfrecord_common.first_record_keys(data) or set()
+    return tfrecord_writer.first_record_keys(data) or set()
 
 
 def test_polygon_masks_are_image_sized_pngs_equal_to_the_canonical_shapes(exports, tf):
@@ -239,7 +240,7 @@ def test_the_label_map_parses_as_a_string_int_label_map_with_escaped_names(tmp_p
 
 
 def test_a_set_over_the_size_limit_is_sharded_and_read_back_whole(tmp_path, tf, monkeypatch):
-    monkeypatch.setattr(tfrecord_common, "SHARD_LIMIT", 1)  # every record passes it
+    monkeypatch.setattr(tfrecord_writer, "SHARD_LIMIT", 1)  # every record passes it
     target = tmp_path / "out.zip"
     export_canonical("tfrecord", str(target), split_ratio=0.34)
     members = {name.split("/", 1)[1]: data for name, data in zip_members(str(target)).items()}
@@ -316,7 +317,7 @@ def test_importing_and_detecting_never_loads_tensorflow(exports, tmp_path):
     script = (
         "import sys\n"
         "from annotations.formats import registry\n"
-        "from annotations.formats.source import ZipSource\n"
+        "from annotations.formats.io.source import ZipSource\n"
         f"ids = {VARIANTS!r}\n"
         f"scores = [registry.get_format(i).detect(ZipSource({str(target)!r})) for i in ids]\n"
         "assert scores == [0, 0, 0, 95], scores\n"
@@ -328,7 +329,7 @@ def test_importing_and_detecting_never_loads_tensorflow(exports, tmp_path):
 
 
 def test_od_api_label_maps_with_extra_fields_are_read():
-    from annotations.formats.tfrecord_read import parse_label_map
+    from annotations.formats.families.tfrecord_reader import parse_label_map
 
     text = ('item {\n  name: "/m/01g317"\n  id: 1\n  display_name: "person"\n'
             '  keypoints { id: 0 label: "nose" }\n}\nitem { id: 2 display_name: "dog" }\n')

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.formats import yolo_darknet
+from annotations.formats.builtin import yolo_darknet
 from annotations.formats.errors import FormatError
-from annotations.formats.source import MemorySource
+from annotations.formats.io.source import MemorySource
 from annotations.formats.spec import ReadContext
 
 from .canonical import export_canonical, zip_members

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.formats import yolo_keras_pytorch as keras
+from annotations.formats.builtin import yolo_keras_pytorch as keras
 from annotations.formats.errors import FormatError
+from annotations.formats.io.source import ZipSource
 from annotations.formats.records import Label
-from annotations.formats.source import ZipSource
 from annotations.formats.spec import ReadContext
 
 from .canonical import export_canonical, image_sizes

@@ -9,8 +9,9 @@ import zipfile
 
 import pytest
 
-from annotations.formats import registry, zipout
-from annotations.formats.zipout import FIXED_TIME, ZipOut, bytes_loader
+from annotations.formats import registry
+from annotations.formats.io import zipout
+from annotations.formats.io.zipout import FIXED_TIME, ZipOut, bytes_loader
 
 from .canonical import export_canonical
 

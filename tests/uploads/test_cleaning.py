@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotations.cleaning import Fixes, clean_annotation
-from annotations.formats import rle
+from annotations.formats.families import rle
 from annotations.formats.records import Annotation, Keypoint
 from annotations.matching import ImportRefused, LabelPlan, points_outside
 from datasets.uploads import safe_name, size_text

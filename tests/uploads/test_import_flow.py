@@ -405,19 +405,19 @@ def tfrecord_export(tmp_path):
 
 def test_tfrecord_uploads_are_read_only_by_the_worker(owner_client, dataset, monkeypatch,
                                                       tfrecord_export):
-    from annotations.formats import tfrecord_common
+    from annotations.formats.families import tfrecord_writer
 
-    real = tfrecord_common.import_tf
+    real = tfrecord_writer.import_tf
 
     def not_here():
         raise AssertionError("TensorFlow loaded in the web request")
 
-    monkeypatch.setattr(tfrecord_common, "import_tf", not_here)
+    monkeypatch.setattr(tfrecord_writer, "import_tf", not_here)
     response = upload(owner_client, dataset, {"tf.zip": make_zip(tfrecord_export)})
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert (job.phase, job.status) == ("analyse", "queued")
-    monkeypatch.setattr(tfrecord_common, "import_tf", real)
+    monkeypatch.setattr(tfrecord_writer, "import_tf", real)
     assert tasks.run_import(str(job.pk)) == "ready for review"
     job.refresh_from_db()
     assert job.report["format"] == "tfrecord"

@@ -113,7 +113,7 @@ def assert_round_trip(client, dataset: Dataset, format_id: str) -> dict[str, byt
 
 def _read_back(members: dict[str, bytes], format_id: str) -> list:
     from annotations.formats.geometry import tight_box
-    from annotations.formats.source import MemorySource
+    from annotations.formats.io.source import MemorySource
     from annotations.formats.spec import ReadContext
 
     result = registry.get_format(format_id).read(MemorySource(members), ReadContext())

@@ -1,0 +1,63 @@
+"""TFRecord Classification: one tf.train.Example per tagged image, image-level classes only.
+
+    <top>/train/train.tfrecord      the image keys of `tfrecord`, plus image/class/label (int64,
+                                    label-map id, from 1) and image/class/text, one per tag, in
+                                    the image's tag order; no image/object/* keys
+    <top>/train/label_map.pbtxt
+
+Images without a tag are not written (the pipeline lists them in `left_out`, "no class").
+"""
+
+from __future__ import annotations
+
+from annotations.formats.families.tfrecord_reader import (
+    LabelNames,
+    RecordView,
+    base_image,
+    read_variant,
+)
+from annotations.formats.families.tfrecord_writer import Features, detect_variant, write_records
+from annotations.formats.io.source import Source
+from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+
+SPEC = FormatSpec(
+    id="classification_tfrecord",
+    name="TFRecord Classification",
+    family="classification",
+    normalized=None,
+    description="tf.train.Example records with the images embedded and their class ids and "
+    "names; for TensorFlow image classifiers.",
+    embeds_images=True,
+    skips_empty=True,
+)
+LABEL_KEY = "image/class/label"
+TEXT_KEY = "image/class/text"
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    write_records(export_set, out, _class_features)
+
+
+def _class_features(image: ImageRecord, export_set: ExportSet) -> Features:
+    tags = [a.label for a in image.annotations]
+    return {
+        LABEL_KEY: ("int", [export_set.class_index[label] + 1 for label in tags]),
+        TEXT_KEY: ("bytes", [label.encode() for label in tags]),
+    }
+
+
+def detect(source: Source) -> int:
+    return detect_variant(source, SPEC.id)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_variant(source, context, _build)
+
+
+def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
+    image = base_image(view, context)
+    count = max(len(view.values(LABEL_KEY, "int")), len(view.values(TEXT_KEY, "bytes")))
+    image.annotations = [Annotation(label=label, kind="tag")
+                         for label in names.names(view, TEXT_KEY, LABEL_KEY, count)]
+    return image

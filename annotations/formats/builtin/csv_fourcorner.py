@@ -1,0 +1,82 @@
+"""CSV Four Corners: one row per box with the image size and the box corners (FORMATS.md §4).
+
+    <top>/train/_annotations.csv    filename,width,height,class,xmin,ymin,xmax,ymax
+                                    street.jpg,640,480,car,10,20,110.5,220.25
+    <top>/train/<file>              the images, beside the CSV (Include images)
+
+The header of TensorFlow's `generate_tfrecord.py` and Kaggle notebooks; `width`/`height` are the
+image's. Images without boxes cannot be written (a row is a box): the pipeline leaves them out.
+Import also reads `filename,xmin,ymin,xmax,ymax,label` and `image_name,x_min,...,label` in any
+column order (FORMATS.md §6); without width/height columns the dataset's sizes are used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from annotations.formats.families.boxes import box_images
+from annotations.formats.families.csv_common import (
+    ANNOTATIONS_CSV,
+    BoxRow,
+    CsvTable,
+    LabelCells,
+    csv_text,
+    detect_csv,
+    read_box_tables,
+)
+from annotations.formats.io.source import Source
+from annotations.formats.naming import RenameRules
+from annotations.formats.numbers import formatter
+from annotations.formats.records import ReadResult
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+
+SPEC = FormatSpec(
+    id="csv_fourcorner",
+    name="CSV Four Corners",
+    family="boxes",
+    normalized=False,
+    description="One _annotations.csv per set, a row per box with the image size and corner "
+    "coordinates; TensorFlow's generate_tfrecord.py and pandas-based notebooks read it.",
+    skips_empty=True,
+    rename=RenameRules(formula_start=True),
+    normalized_warning="Four-corner CSV readers such as generate_tfrecord.py expect pixels and "
+    "divide by width/height themselves; fractions will come out wrong.",
+)
+HEADER = ["filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax"]
+REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+
+
+def write_boxes(export_set: ExportSet, out) -> None:
+    """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
+    number = formatter(export_set.normalized)
+    labels = LabelCells()
+    with out.open_text(export_set.folder + ANNOTATIONS_CSV) as handle:
+        handle.write(",".join(HEADER) + "\n")
+        for image in export_set.images:
+            if image.boxes:
+                start = f"{csv_text(image.file_name)},{image.width},{image.height},"
+                handle.write("".join([
+                    f"{start}{labels[label]},{number(x0)},{number(y0)},{number(x1)},"
+                    f"{number(y1)}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
+            put_image(export_set, out, image)
+
+
+def detect(source: Source) -> int:
+    return detect_csv(source, HEADER, REQUIRED)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_box_tables(source, context, REQUIRED, _parse_row)
+
+
+def _parse_row(table: CsvTable, line: int, row: list[str]) -> BoxRow:
+    box = tuple(table.number(row, line, column) for column in ("xmin", "ymin", "xmax", "ymax"))
+    size = None
+    if "width" in table.columns and "height" in table.columns:
+        width, height = (int(table.number(row, line, c)) for c in ("width", "height"))
+        size = (width, height) if width > 0 and height > 0 else None
+    return table.text(row, line, "filename"), table.text(row, line, "label"), box, size

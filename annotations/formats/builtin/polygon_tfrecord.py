@@ -1,0 +1,140 @@
+"""TFRecord Polygon / Masks: the `tfrecord` layout plus one full-image PNG mask per object.
+
+    <top>/train/train.tfrecord      the `tfrecord` keys, plus image/object/mask: one PNG per object,
+                                    image-sized, mode L, 0 = background, 1 = object (the OD API's
+                                    PNG_MASKS input: it decodes them and keeps value > 0)
+    <top>/train/label_map.pbtxt
+
+Polygons are rasterised (pixel centres inside), masks decoded from their RLE, boxes filled. On
+import every object comes back as a mask: a PNG cannot say which shape it was drawn from.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from annotations.formats.builtin.tfrecord import read_boxes
+from annotations.formats.families import rle
+from annotations.formats.families.tfrecord_reader import (
+    LabelNames,
+    RecordView,
+    base_image,
+    read_variant,
+)
+from annotations.formats.families.tfrecord_writer import (
+    Features,
+    box_features,
+    detect_variant,
+    write_records,
+)
+from annotations.formats.io.source import Source
+from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+
+SPEC = FormatSpec(
+    id="polygon_tfrecord",
+    name="TFRecord Polygon / Masks",
+    family="polygons",
+    normalized=True,
+    description="tf.train.Example records with the images embedded and one PNG instance mask per "
+    "object; the TensorFlow Object Detection API trains Mask R-CNN on them.",
+    embeds_images=True,
+    normalized_warning="The TF Object Detection API expects normalized boxes; absolute pixels "
+    "will not train.",
+)
+MASK_KEY = "image/object/mask"
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    write_records(export_set, out, _object_features)
+
+
+def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
+    features = box_features(image.annotations, export_set)
+    features[MASK_KEY] = ("bytes", [png_bytes(object_mask(a, image, export_set.normalized))
+                                    for a in image.annotations])
+    return features
+
+
+def object_mask(a: Annotation, image: ImageRecord, normalized: bool) -> np.ndarray:
+    """The object as a (height, width) 0/1 array over the whole image."""
+    width, height = image.width, image.height
+    sx, sy = (width, height) if normalized else (1, 1)  # prepared records may hold fractions
+    if a.kind == "mask" and a.mask is not None:
+        return _fit(rle.decode(a.mask), width, height)
+    if a.polygon:
+        rings = [[v * (sx if i % 2 == 0 else sy) for i, v in enumerate(ring)] for ring in a.polygon]
+        return rle.rasterize_polygon(rings, width, height)
+    grid = np.zeros((height, width), dtype=np.uint8)
+    if a.box is not None:
+        # Pixels whose centre lies inside the box: a whole-pixel box fills exactly its pixels.
+        x0, x1 = (_edge(a.box[0] * sx), _edge(a.box[2] * sx))
+        y0, y1 = (_edge(a.box[1] * sy), _edge(a.box[3] * sy))
+        grid[y0:y1, x0:x1] = 1
+    return grid
+
+
+def _edge(value: float) -> int:
+    return max(math.floor(value + 0.5), 0)
+
+
+def _fit(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A mask stored at another size is cut or padded to the image (the OD API needs image size)."""
+    if mask.shape == (height, width):
+        return mask
+    grid = np.zeros((height, width), dtype=np.uint8)
+    h, w = min(height, mask.shape[0]), min(width, mask.shape[1])
+    grid[:h, :w] = mask[:h, :w]
+    return grid
+
+
+def png_bytes(grid: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(grid, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def detect(source: Source) -> int:
+    return detect_variant(source, SPEC.id)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_variant(source, context, _build)
+
+
+def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
+    image = base_image(view, context)
+    pngs = view.values(MASK_KEY, "bytes")
+    if not pngs and view.values(MASK_KEY, "float"):
+        raise view.error(f"{MASK_KEY} holds numerical masks; only PNG masks are read")
+    boxes = read_boxes(view, names)
+    if len(pngs) != len(boxes):
+        raise view.error(f"{len(boxes)} objects but {len(pngs)} masks in {MASK_KEY}")
+    image.annotations = [
+        Annotation(label=label, kind="mask", box=box,
+                   mask=rle.encode(_decode_png(view, png, index, image)))
+        for index, ((label, box), png) in enumerate(zip(boxes, pngs), start=1)]
+    return image
+
+
+def _decode_png(view: RecordView, data: bytes, index: int, image: ImageRecord) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        png = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError):
+        raise view.error(f"mask {index} is not a readable PNG") from None
+    if image.width <= 0 or image.height <= 0:
+        image.width, image.height = png.size
+    if png.size != (image.width, image.height):  # from the header: refused before decoding
+        raise view.error(f"mask {index} is {png.size[0]}x{png.size[1]}, the image is "
+                         f"{image.width}x{image.height}")
+    try:
+        return (np.asarray(png.convert("L")) > 0).astype(np.uint8)
+    except (OSError, SyntaxError, ValueError):
+        raise view.error(f"mask {index} is not a readable PNG") from None

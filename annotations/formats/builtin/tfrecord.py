@@ -1,0 +1,73 @@
+"""TFRecord (TensorFlow Object Detection API): one tf.train.Example per image, boxes as fractions.
+
+    <top>/train/train.tfrecord      image/encoded, image/format, image/filename, image/source_id,
+                                    image/key/sha256, image/height, image/width,
+                                    image/object/bbox/xmin,xmax,ymin,ymax, image/object/class/text,
+                                    image/object/class/label (label-map id, from 1)
+    <top>/train/label_map.pbtxt     item {\\n  name: "car"\\n  id: 1\\n}
+
+A set over 1 GiB is sharded as `<set>-00000-of-00003.tfrecord` (tfrecord_writer.SHARD_LIMIT).
+"""
+
+from __future__ import annotations
+
+from annotations.formats.families.tfrecord_reader import (
+    LabelNames,
+    RecordView,
+    base_image,
+    read_variant,
+)
+from annotations.formats.families.tfrecord_writer import (
+    Features,
+    box_features,
+    detect_variant,
+    write_records,
+)
+from annotations.formats.io.source import Source
+from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+
+SPEC = FormatSpec(
+    id="tfrecord",
+    name="TFRecord",
+    family="boxes",
+    normalized=True,
+    description="tf.train.Example records with the images embedded and a label map; the "
+    "TensorFlow Object Detection API trains on them.",
+    embeds_images=True,
+    normalized_warning="The TF Object Detection API expects normalized boxes; absolute pixels "
+    "will not train.",
+)
+
+
+def write_set(export_set: ExportSet, out) -> None:
+    write_records(export_set, out, _object_features)
+
+
+def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
+    return box_features(image.annotations, export_set)
+
+
+def detect(source: Source) -> int:
+    return detect_variant(source, SPEC.id)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    return read_variant(source, context, build_boxes)
+
+
+def build_boxes(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
+    image = base_image(view, context)
+    image.annotations = [Annotation(label=label, kind="box", box=box)
+                         for label, box in read_boxes(view, names)]
+    return image
+
+
+def read_boxes(view: RecordView, names: LabelNames) -> list[tuple[str, tuple]]:
+    """(label, (xmin, ymin, xmax, ymax)) per object, as stored (fractions or pixels)."""
+    columns = [view.floats(f"image/object/bbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
+    count = len(columns[0])
+    if any(len(c) != count for c in columns):
+        raise view.error("the image/object/bbox/* lists have different lengths")
+    labels = names.names(view, "image/object/class/text", "image/object/class/label", count)
+    return list(zip(labels, zip(*columns)))

@@ -44,7 +44,7 @@ __all__ = ["Analysis", "ImportRefused", "analyse_source", "uses_tensorflow"]
 
 def uses_tensorflow(format_id: str | None) -> bool:
     """TFRecord readers load TensorFlow (~490 MB): they only ever run in the worker."""
-    return bool(format_id) and format_id.endswith("tfrecord")
+    return format_id in registry.BUILTIN_FORMATS and registry.get_spec(format_id).needs_tensorflow
 
 
 @dataclass

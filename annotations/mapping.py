@@ -21,6 +21,7 @@ from annotations.formats.records import Annotation as AnnotationRecord
 from annotations.formats.records import ImageRecord, Keypoint, Rle
 from annotations.formats.records import Label as LabelRecord
 from annotations.formats.records import Skeleton as SkeletonRecord
+from annotations.formats.spec import FAMILY_KINDS
 from datasets.models import Dataset, Image, Label, Skeleton
 
 from .models import Annotation
@@ -100,7 +101,7 @@ class ImageRecordStream:
         """(id, file name, width, height, ref, [(label, xmin, ymin, xmax, ymax), ...]) per image:
         the stored tight box of every geometric annotation, as `boxes.raw_boxes` takes it from
         records (a shape stored without its box is read and measured)."""
-        kinds = ("box", "polygon", "mask", "keypoints")
+        kinds = FAMILY_KINDS["boxes"]
         empty: list = []
         for ids, images, rows in self._chunks(kinds, BOX_COLUMNS):
             names = self._label_names or {}

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from annotations.formats import registry
+from annotations.formats.options import option_schemas
 from annotations.formats.spec import FAMILIES
 from exports.models import ExportJob
 
@@ -47,18 +48,7 @@ KIND_COUNTS = strict({kind: INTEGER for kind in KINDS})
 
 
 def _schemas() -> dict[str, Schema]:
-    options = {
-        "normalized": {"type": "boolean", "description": "Coordinates divided by the image size. "
-                       "Default: the format's convention (GET /formats/)."},
-        "shuffle": {"type": "boolean", "description": "Shuffle images before the split. "
-                    "Default false (upload order)."},
-        "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
-                 "description": "Shuffle seed; default: one is picked and recorded on the job."},
-        "split_ratio": {"type": "number", "minimum": 0, "maximum": 1,
-                        "description": "Share of images in test/. Default 0."},
-        "include_images": {"type": "boolean", "description": "Put the image files in the zip. "
-                           "Default true (formats that embed images always include them)."},
-    }
+    options = option_schemas()
     page = {"count": INTEGER, "page": {"type": "integer", "minimum": 1},
             "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
             "next": nullable(URL), "previous": nullable(URL)}
@@ -97,7 +87,7 @@ def _schemas() -> dict[str, Schema]:
             "family_name": STRING,
             "normalized": {"type": ["boolean", "null"], "description": "The format's "
                            "conventional coordinates; null where it has none."},
-            "embeds_images": {"type": "boolean"},
+            "images_always_included": {"type": "boolean"},
             "description": STRING,
         }),
         "FormatList": strict({"results": {"type": "array", "items": ref("Format")}}),

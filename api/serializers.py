@@ -59,7 +59,7 @@ def format_json(spec: FormatSpec) -> dict:
         "family": spec.family,
         "family_name": FAMILIES[spec.family],
         "normalized": spec.normalized,
-        "embeds_images": spec.embeds_images,
+        "images_always_included": spec.images_always_included,
         "description": spec.description,
     }
 
@@ -72,8 +72,7 @@ def job_json(request: HttpRequest, job: ExportJob) -> dict:
         "url": request.build_absolute_uri(reverse("api:export", args=[job.pk])),
         "dataset": job.dataset_id,
         "format": job.format,
-        "options": {"normalized": job.normalized, "shuffle": job.shuffle, "seed": job.seed,
-                    "split_ratio": job.split_ratio, "include_images": job.include_images},
+        "options": job.export_options.as_json(),
         "status": job.get_status_display(),
         "progress": {"done": job.progress_done, "total": job.progress_total,
                      "percent": job.percent},

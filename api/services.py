@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from annotations.formats.options import ExportOptions
 from datasets.models import Dataset
 from exports.models import ExportJob
-from exports.options import ExportChoice
 from exports.services import export_job_create
 
 from . import auth
@@ -35,8 +35,8 @@ def token_revoke(*, token: ApiToken) -> bool:
     return bool(ApiToken.objects.filter(pk=token.pk, revoked=None).update(revoked=timezone.now()))
 
 
-def api_export_create(*, owner: AbstractBaseUser, dataset: Dataset, choice: ExportChoice
-                      ) -> tuple[ExportJob, bool]:
+def api_export_create(*, owner: AbstractBaseUser, dataset: Dataset, format_id: str,
+                      options: ExportOptions) -> tuple[ExportJob, bool]:
     """export_job_create, refused with 429 when the owner already has the maximum number of
     exports queued or running.
 
@@ -49,7 +49,8 @@ def api_export_create(*, owner: AbstractBaseUser, dataset: Dataset, choice: Expo
         get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
         active = ExportJob.objects.filter(owner=owner, status__in=ExportJob.ACTIVE).count()
         try:
-            job, created = export_job_create(owner=owner, dataset=dataset, choice=choice)
+            job, created = export_job_create(owner=owner, dataset=dataset, format_id=format_id,
+                                             options=options)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"format": exc.messages}
             field, messages = next(iter(errors.items()))

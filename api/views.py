@@ -14,7 +14,7 @@ from exports.services import export_job_cancel, is_expired
 from . import openapi, selectors, serializers, services
 from .errors import ExportExpired, ExportNotFinished, NotFound
 from .http import api_view, json_response
-from .options import export_choice, json_object
+from .options import export_request, json_object
 from .pagination import paginate
 
 
@@ -39,8 +39,9 @@ def dataset_exports(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         jobs = selectors.dataset_jobs_for(request.user, dataset)
         return json_response(paginate(request, jobs, lambda j: serializers.job_json(request, j)))
-    choice = export_choice(json_object(request))
-    job, created = services.api_export_create(owner=request.user, dataset=dataset, choice=choice)
+    format_id, options = export_request(json_object(request))
+    job, created = services.api_export_create(owner=request.user, dataset=dataset,
+                                              format_id=format_id, options=options)
     body = serializers.job_json(request, job)
     return json_response(body, status=202 if created else 200, headers={"Location": body["url"]})
 

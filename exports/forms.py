@@ -3,11 +3,30 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .options import ExportChoice, parse_format, parse_seed, parse_split
+from annotations.formats import registry
+from annotations.formats.errors import UnknownFormat
+from annotations.formats.options import ExportOptions, OptionError, parse_options
+from annotations.formats.spec import FormatSpec
+
+
+def parse_format(value: object) -> FormatSpec:
+    """The format's spec; the popup, the API and the command share the message."""
+    try:
+        return registry.get_spec(str(value))
+    except (UnknownFormat, ModuleNotFoundError):
+        raise ValidationError({"format": f"Unknown export format {value!r}."})
+
+
+def parse_export_options(values: dict, spec: FormatSpec) -> ExportOptions:
+    """parse_options, with its OptionError as a Django ValidationError on the option's field."""
+    try:
+        return parse_options(values, spec)
+    except OptionError as exc:
+        raise ValidationError({exc.field: exc.message})
 
 
 class ExportForm(forms.Form):
-    """The popup's fields; the parse_* helpers hold the rules and their messages."""
+    """The popup's fields; annotations.formats.options holds the rules and their messages."""
 
     format = forms.CharField()
     normalized = forms.BooleanField(required=False)
@@ -18,21 +37,10 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        errors = {}
-        for field, parse in (("format", parse_format), ("split_ratio", parse_split),
-                             ("seed", parse_seed)):
-            raw = self.data.get(field, "0" if field == "split_ratio" else "")
-            try:
-                data[field] = parse(raw)
-            except ValidationError as exc:
-                errors.update(exc.message_dict)
-        if errors:
-            raise ValidationError(errors)
+        spec = parse_format(self.data.get("format", ""))
+        values = {name: data.get(name) for name in self.fields if name != "format"}
+        values["split_ratio"] = self.data.get("split_ratio", "0")
+        values["seed"] = self.data.get("seed", "")
+        data["format"] = spec.id
+        data["options"] = parse_export_options(values, spec)
         return data
-
-    def choice(self) -> ExportChoice:
-        data = self.cleaned_data
-        return ExportChoice(format_id=data["format"], normalized=data["normalized"],
-                            shuffle=data["shuffle"], seed=data["seed"],
-                            split_ratio=data["split_ratio"],
-                            include_images=data["include_images"])

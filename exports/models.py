@@ -5,8 +5,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from annotations.formats.options import ExportOptions
 from datasets.models import Dataset
 from jobs.models import BackgroundJob
+
+
+def default_options() -> dict:
+    """A job made without options (in the shell, in tests) exports with the defaults, seed 0."""
+    return ExportOptions(seed=0).as_json()
 
 
 class ExportJob(BackgroundJob):
@@ -15,12 +21,9 @@ class ExportJob(BackgroundJob):
                               related_name="export_jobs")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="export_jobs")
     format = models.CharField(max_length=40)
-    normalized = models.BooleanField(default=False)
-    shuffle = models.BooleanField(default=False)
-    seed = models.BigIntegerField(default=0)
+    # ExportOptions.as_json(), with the seed recorded: {"normalized", "shuffle", "seed", ...}
+    options = models.JSONField(default=default_options)
     seed_given = models.BooleanField(default=False, help_text="The user chose the seed.")
-    split_ratio = models.FloatField(default=0.0)
-    include_images = models.BooleanField(default=True)
 
     counts = models.JSONField(default=dict, blank=True)  # {"train": {"images", "annotations"}, ...}
     file_path = models.CharField(max_length=500, blank=True)
@@ -33,6 +36,10 @@ class ExportJob(BackgroundJob):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["dataset", "-created_at"])]
+
+    @property
+    def export_options(self) -> ExportOptions:
+        return ExportOptions.from_json(self.options)
 
     def __str__(self) -> str:
         return f"{self.format} export of {self.dataset_id} ({self.status})"

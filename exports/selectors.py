@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from annotations.formats import registry
-from annotations.formats.pipeline import FAMILY_KINDS
-from annotations.formats.spec import FAMILIES, FormatSpec
+from annotations.formats.spec import FAMILIES, FAMILY_KINDS, FormatSpec
 from annotations.models import Annotation
 from annotations.selectors import label_kind_counts
 from datasets.models import Dataset

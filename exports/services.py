@@ -25,13 +25,13 @@ import nexus
 from annotations import mapping
 from annotations.formats import registry
 from annotations.formats.errors import FormatError
-from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zip, order_and_split
+from annotations.formats.options import ExportOptions
+from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from datasets.models import Dataset
 from jobs import claiming
 
 from . import storage
 from .models import ExportJob
-from .options import ExportChoice, new_seed
 from .selectors import has_family
 
 log = logging.getLogger(__name__)
@@ -41,29 +41,28 @@ DOING = "exporting"  # "the worker stopped 3 times while exporting"
 
 # --- create -------------------------------------------------------------------------------------
 
-def export_job_create(*, owner, dataset: Dataset, choice: ExportChoice, enqueue: bool = True,
-                      reuse_active: bool = True) -> tuple[ExportJob, bool]:
+def export_job_create(*, owner, dataset: Dataset, format_id: str, options: ExportOptions,
+                      enqueue: bool = True, reuse_active: bool = True) -> tuple[ExportJob, bool]:
     """A new queued job, or the identical job already queued or running (created=False).
 
     The shell command passes enqueue=False and runs the job itself, in its own process."""
-    spec = registry.get_spec(choice.format_id)
+    spec = registry.get_spec(format_id)
     if not has_family(dataset, spec.family):
         raise ValidationError({"format": f"{spec.name} exports {spec.family}, and this dataset "
                                          f"has none."})
-    include_images = True if spec.embeds_images else choice.include_images
-    same = dict(owner=owner, dataset=dataset, format=spec.id, normalized=choice.normalized,
-                shuffle=choice.shuffle, split_ratio=choice.split_ratio,
-                include_images=include_images)
+    options = options.for_format(spec)
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # serialise creators
-        existing = ExportJob.objects.filter(status__in=ExportJob.ACTIVE, **same)
-        if choice.seed is not None:
-            existing = existing.filter(seed=choice.seed)
-        found = existing.order_by("-created_at").first() if reuse_active else None
-        if found is not None:
-            return found, False
-        seed = choice.seed if choice.seed is not None else (new_seed() if choice.shuffle else 0)
-        job = ExportJob.objects.create(seed=seed, seed_given=choice.seed is not None, **same)
+        if reuse_active:
+            active = ExportJob.objects.filter(status__in=ExportJob.ACTIVE, owner=owner,
+                                              dataset=dataset, format=spec.id)
+            found = next((job for job in active.order_by("-created_at")
+                          if options.same_export(job.export_options)), None)
+            if found is not None:
+                return found, False
+        job = ExportJob.objects.create(owner=owner, dataset=dataset, format=spec.id,
+                                       options=options.with_seed().as_json(),
+                                       seed_given=options.seed is not None)
         if enqueue:
             transaction.on_commit(partial(enqueue_export, job.pk))
     return job, True
@@ -103,8 +102,7 @@ def _open_image(ref: str):
 
 def build_request(job: ExportJob) -> ExportRequest:
     dataset = job.dataset
-    options = ExportOptions(normalized=job.normalized, shuffle=job.shuffle, seed=job.seed,
-                            split_ratio=job.split_ratio, include_images=job.include_images)
+    options = job.export_options
     ids = mapping.image_ids_in_upload_order(dataset)
     chunk = settings.NEXUS_EXPORT_CHUNK
     sets = {name: mapping.iter_image_records(set_ids, chunk=min(chunk, 900))

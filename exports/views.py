@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from annotations.formats import registry
+from annotations.formats.options import default_normalized
 from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
@@ -20,7 +21,6 @@ from datasets.selectors import dataset_for
 from . import links, selectors, services, storage
 from .forms import ExportForm
 from .models import ExportJob
-from .options import ExportChoice
 
 JOBS_SHOWN = 50
 
@@ -41,6 +41,13 @@ def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
     return {"dataset": dataset, "jobs": jobs, "any_active": any(j.is_active for j in jobs)}
 
 
+def _normalized_default(spec) -> str:
+    """"none" for a format without coordinates, else "on"/"off": the checkbox's default."""
+    if spec.normalized is None:
+        return "none"
+    return "on" if default_normalized(spec) else "off"
+
+
 def _spec_or_none(format_id: str):
     try:
         return registry.get_spec(format_id)
@@ -57,7 +64,12 @@ def jobs_partial(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _popup(request: HttpRequest, dataset: Dataset, form: ExportForm, status: int = 200):
-    context = {"dataset": dataset, "form": form, "groups": selectors.format_choices(dataset),
+    groups = selectors.format_choices(dataset)
+    for group in groups:  # what the popup sets when a format is picked (no rule in JavaScript)
+        group["choices"] = [{"spec": spec, "normalized": _normalized_default(spec),
+                             "images_always_included": spec.images_always_included}
+                            for spec in group["formats"]]
+    context = {"dataset": dataset, "form": form, "groups": groups,
                "image_count": dataset.images.count()}
     return render(request, "exports/popup.html", context, status=status)
 
@@ -70,7 +82,9 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = ExportForm(request.POST)
     if form.is_valid():
         try:
-            services.export_job_create(owner=request.user, dataset=dataset, choice=form.choice())
+            services.export_job_create(owner=request.user, dataset=dataset,
+                                       format_id=form.cleaned_data["format"],
+                                       options=form.cleaned_data["options"])
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
@@ -88,10 +102,8 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def export_again(request: HttpRequest, job_id) -> HttpResponse:
     job = _own_job(request, job_id)
-    choice = ExportChoice(format_id=job.format, normalized=job.normalized, shuffle=job.shuffle,
-                          seed=job.seed, split_ratio=job.split_ratio,
-                          include_images=job.include_images)
-    services.export_job_create(owner=request.user, dataset=job.dataset, choice=choice)
+    services.export_job_create(owner=request.user, dataset=job.dataset, format_id=job.format,
+                               options=job.export_options)
     return render(request, "exports/jobs.html", jobs_context(request, job.dataset))
 
 

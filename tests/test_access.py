@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from annotations.formats.options import ExportOptions
 from exports import links, tasks
 from exports.models import ExportJob
-from exports.options import ExportChoice
 from exports.services import export_job_create
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def finished(demo):
-    choice = ExportChoice("coco", False, False, None, 0.0, False)
-    job, _ = export_job_create(owner=demo.owner, dataset=demo, choice=choice, enqueue=False)
+    export_options = ExportOptions(normalized=False, shuffle=False, seed=None, split_ratio=0.0,
+                                   include_images=False)
+    job, _ = export_job_create(owner=demo.owner, dataset=demo, format_id="coco",
+                               options=export_options, enqueue=False)
     tasks.run_export(str(job.pk))
     job.refresh_from_db()
     return job

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -17,17 +17,12 @@ from annotations.formats.io import jsonio
 from annotations.formats.io.collector import fewer_collections
 from annotations.formats.io.zipout import ZipOut
 from annotations.formats.naming import SetNamer, slugify
+from annotations.formats.options import ExportOptions
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 from annotations.formats.registry import get_format
-from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec
+from annotations.formats.spec import FAMILY_KINDS, ExportRoot, ExportSet, FormatModule, FormatSpec
 
 SET_NAMES = ("train", "test")
-FAMILY_KINDS = {
-    "boxes": ("box", "polygon", "mask", "keypoints"),
-    "polygons": ("box", "polygon", "mask"),
-    "classification": ("tag",),
-    "keypoints": ("keypoints",),
-}
 LEFT_OUT_REASONS = {"classification": "no class"}
 # Deflate level of the annotation files in the zip. Level 1 compresses text 3-4x faster than 6
 # (STACK.md: ~230 vs ~60 MB/s) for a zip about a fifth larger; images are stored, not deflated.
@@ -36,16 +31,8 @@ ZIP_LEVEL = 1
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True, slots=True)
-class ExportOptions:
-    normalized: bool = False
-    shuffle: bool = False
-    seed: int = 0
-    split_ratio: float = 0.0
-    include_images: bool = True
-
-
-def test_count(n: int, ratio: float) -> int:
+def held_out_count(n: int, ratio: float) -> int:
+    """How many of n images a share `ratio` of them is (0.3 of 100 images: 30)."""
     return min(n, max(0, math.floor(ratio * n + 0.5)))
 
 
@@ -55,8 +42,10 @@ def order_and_split(ids: MutableSequence[int], options: ExportOptions
     type given (a list, or the packed array of `mapping.image_ids_in_upload_order`)."""
     ordered = ids[:]
     if options.shuffle:
+        if options.seed is None:
+            raise ValueError("shuffling needs a seed: record one on the job first (with_seed)")
         random.Random(options.seed).shuffle(ordered)
-    n_test = test_count(len(ordered), options.split_ratio)
+    n_test = held_out_count(len(ordered), options.split_ratio)
     return {"train": ordered[: len(ordered) - n_test], "test": ordered[len(ordered) - n_test:]}
 
 
@@ -221,11 +210,9 @@ def export_zip(request: ExportRequest, target: str, *,
 def _export_zip(request: ExportRequest, target: str, *,
                 image_loader: Callable[[Any], IO[bytes]], progress: Progress | None,
                 work_dir: str | None) -> ExportSummary:
-    module = get_format(request.format_id)
-    spec: FormatSpec = module.SPEC
-    options = request.options
-    if spec.embeds_images:
-        options = replace(options, include_images=True)
+    module: FormatModule = get_format(request.format_id)
+    spec = module.SPEC
+    options = request.options.for_format(spec)
     summary = ExportSummary(top_folder_name(request.dataset_name, spec.id, request.created_at))
     top = summary.top_folder + "/"
     # Progress: one unit per image as rows become files, then as many again spread over writing
@@ -237,7 +224,7 @@ def _export_zip(request: ExportRequest, target: str, *,
     try:
         for set_name in SET_NAMES:
             _write_set(module, spec, request, options, set_name, top, out, summary, ticker)
-        if hasattr(module, "write_root"):
+        if spec.writes_root:
             module.write_root(ExportRoot(top, request.labels, list(summary.sets),
                                          options.normalized), out)
         if spec.ships_skeletons:
@@ -261,7 +248,7 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
     namer = SetNamer(spec.rename)
     reason = LEFT_OUT_REASONS.get(spec.family, "no annotations")
     source = request.sets.get(set_name, ())
-    fast = spec.family == "boxes" and hasattr(module, "write_boxes")
+    fast = spec.box_fast_path
 
     def images() -> Iterator[ImageRecord]:
         for image in source:
@@ -327,13 +314,7 @@ def _manifest(request: ExportRequest, spec: FormatSpec, options: ExportOptions,
         "format": spec.id,
         "created_at": request.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": {"id": request.dataset_id, "name": request.dataset_name},
-        "options": {
-            "normalized": options.normalized,
-            "shuffle": options.shuffle,
-            "seed": options.seed,
-            "split_ratio": options.split_ratio,
-            "include_images": options.include_images,
-        },
+        "options": options.as_json(),
         "labels": [label.name for label in request.labels],
         "sets": summary.sets,
         "left_out": summary.left_out,

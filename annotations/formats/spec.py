@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import IO, Any, Literal, Protocol
 
+from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
-from annotations.formats.records import ImageRecord, Label, Skeleton
+from annotations.formats.records import ImageRecord, Label, ReadResult, Skeleton
 
 Family = Literal["boxes", "polygons", "classification", "keypoints"]
 FAMILIES: dict[str, str] = {
@@ -15,6 +16,14 @@ FAMILIES: dict[str, str] = {
     "polygons": "Polygons / masks",
     "classification": "Classification",
     "keypoints": "Keypoints",
+}
+# The annotation kinds each family exports (FORMATS.md §1): a box format writes the tight box of
+# every shape, a polygon format boxes, polygons and masks.
+FAMILY_KINDS: dict[str, tuple[str, ...]] = {
+    "boxes": ("box", "polygon", "mask", "keypoints"),
+    "polygons": ("box", "polygon", "mask"),
+    "classification": ("tag",),
+    "keypoints": ("keypoints",),
 }
 
 
@@ -25,7 +34,10 @@ class FormatSpec:
     family: Family
     normalized: bool | None  # the format's convention; None where it has no coordinates
     description: str
-    embeds_images: bool = False  # TFRecord: the records carry the image bytes
+    images_always_included: bool = False  # TFRecord: the records carry the image bytes
+    needs_tensorflow: bool = False  # reading and writing load TensorFlow (in the worker only)
+    box_fast_path: bool = False  # the module has write_boxes (BoxImages, families/boxes.py)
+    writes_root: bool = False  # the module has write_root (files at the top, YOLO's data.yaml)
     skips_empty: bool = False  # images with nothing of the family are left out (CSV, classes)
     ships_skeletons: bool = False
     rename: RenameRules = field(default_factory=RenameRules)
@@ -36,7 +48,7 @@ class FormatSpec:
 class ExportSet:
     """One set folder being written; its images arrive prepared (family, clamp, scale, names)."""
 
-    name: str  # "train" or "test"
+    name: str  # the set: "train", "valid" or "test"
     folder: str  # "<top>/train/", every member path of the set starts with it
     labels: list[Label]
     skeletons: list[Skeleton]
@@ -86,7 +98,48 @@ class ReadContext:
         return self._stems.get(stem)
 
 
-def put_image(export_set: ExportSet, out, image: ImageRecord, subfolder: str = "") -> None:
+class ZipSink(Protocol):
+    """Where writers put the export's files (io/zipout.ZipOut); paths are inside the zip."""
+
+    def add_bytes(self, path: str, data: bytes | str) -> None: ...
+
+    def open_text(self, path: str) -> IO[str]:
+        """A text member written as a stream (large JSON and CSV files)."""
+
+    def new_work_path(self) -> str:
+        """A fresh file in the work folder, for a member built on disk (TFRecord)."""
+
+    def add_work_file(self, path: str, spool: str) -> None:
+        """Add a file made at `new_work_path()` as the member `path`."""
+
+    def add_image(self, path: str, image_ref: Any) -> None: ...
+
+    def read_image(self, image_ref: Any) -> bytes:
+        """The image's bytes (TFRecord embeds them in its records)."""
+
+
+class FormatModule(Protocol):
+    """What a module in formats/builtin/ exposes; registry.py maps a format id to it.
+
+    Optional, declared by SPEC flags rather than probed: `write_boxes(export_set, out)` when
+    `SPEC.box_fast_path` (its images are BoxImages) and `write_root(root, out)` when
+    `SPEC.writes_root`.
+    """
+
+    SPEC: FormatSpec
+
+    def write_set(self, export_set: ExportSet, out: ZipSink) -> None:
+        """Write one set; its images arrive prepared (family, clamped, scaled, named)."""
+
+    def detect(self, source: Source) -> int:
+        """How sure (0-100) this module is that `source` holds its format."""
+
+    def read(self, source: Source, context: ReadContext) -> ReadResult:
+        """Every image and annotation in `source`; bad input raises FormatError."""
+
+
+def put_image(export_set: ExportSet, out: ZipSink, image: ImageRecord,
+              subfolder: str = "") -> None:
     """Add the image file to the set (at `<set>/<subfolder><file>`) when images are included."""
     if export_set.include_images:
         out.add_image(f"{export_set.folder}{subfolder}{image.file_name}", image.ref)

@@ -29,10 +29,10 @@
       if (!opt) { return; }
       normalized.disabled = opt.dataset.normalized === "none";
       if (opt.dataset.normalized !== "none") { normalized.checked = opt.dataset.normalized === "on"; }
-      var embeds = opt.dataset.embeds === "yes";
-      includeImages.disabled = embeds;
-      if (embeds) { includeImages.checked = true; }
-      includeNote.hidden = !embeds;
+      var always = opt.dataset.imagesAlways === "yes";
+      includeImages.disabled = always;
+      if (always) { includeImages.checked = true; }
+      includeNote.hidden = !always;
       updateWarning();
     }
     function onSplit() {

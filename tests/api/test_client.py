@@ -51,7 +51,8 @@ def test_the_client_exports_into_a_folder(live_server, demo, token, tmp_path):
                            {"split_ratio": 0.25, "shuffle": True, "seed": 7}, tmp_path / "data")
     assert folder == tmp_path / "data" and sleep.calls == 1
     job = ExportJob.objects.get()
-    assert job.status == "finished" and (job.seed, job.split_ratio) == (7, 0.25)
+    assert job.status == "finished"
+    assert (job.options["seed"], job.options["split_ratio"]) == (7, 0.25)
     with zipfile.ZipFile(job_file(job)) as archive:
         top = job.file_name[:-4] + "/"
         expected = {n[len(top):] for n in archive.namelist() if not n.endswith("/")}
@@ -85,7 +86,8 @@ def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_pa
     assert process.returncode == 0, err
     assert out == f"{tmp_path / 'coco'}\n"
     job = ExportJob.objects.get()
-    assert (job.format, job.split_ratio, job.include_images) == ("coco", 0.5, False)
+    assert job.format == "coco"
+    assert (job.options["split_ratio"], job.options["include_images"]) == (0.5, False)
     assert (tmp_path / "coco.zip").read_bytes() == job_file(job).read_bytes()
     doc = json.loads((tmp_path / "coco" / "train" / "_annotations.coco.json").read_text())
     assert len(doc["images"]) == 6

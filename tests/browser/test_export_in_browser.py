@@ -84,8 +84,9 @@ def test_export_from_the_popup_to_a_downloaded_zip(page, worker, demo):
     assert sum(1 for n in names if "/test/labels/" in n) == 3
     assert sum(1 for n in names if "/train/labels/" in n) == 9
     job = ExportJob.objects.get()
-    assert (job.format, job.normalized, job.shuffle, job.split_ratio) == \
-        ("yolo_darknet", True, True, 0.25)
+    assert job.format == "yolo_darknet"
+    assert (job.options["normalized"], job.options["shuffle"], job.options["split_ratio"]) == \
+        (True, True, 0.25)
     assert hashlib.sha256(data).hexdigest() == job.sha256
 
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from pycocotools.coco import COCO
 
+from annotations.formats.options import ExportOptions
 from exports import tasks
 from exports.models import ExportJob
-from exports.options import ExportChoice
 from exports.services import export_job_create, job_file
 
 from ..conftest import read_zip
@@ -18,11 +18,13 @@ from .helpers import expected_boxes, parse_coco, parse_csv, parse_voc, parse_yol
 
 
 def run(dataset, fmt, **options) -> tuple[ExportJob, dict[str, bytes]]:
-    choice = ExportChoice(format_id=fmt, normalized=options.get("normalized", False),
-                          shuffle=options.get("shuffle", False), seed=options.get("seed"),
-                          split_ratio=options.get("split_ratio", 0.0),
-                          include_images=options.get("include_images", True))
-    job, _ = export_job_create(owner=dataset.owner, dataset=dataset, choice=choice,
+    export_options = ExportOptions(normalized=options.get("normalized", False),
+                                   shuffle=options.get("shuffle", False),
+                                   seed=options.get("seed"),
+                                   split_ratio=options.get("split_ratio", 0.0),
+                                   include_images=options.get("include_images", True))
+    job, _ = export_job_create(owner=dataset.owner, dataset=dataset, format_id=fmt,
+                               options=export_options,
                                enqueue=False, reuse_active=False)
     assert tasks.run_export(str(job.pk)) == "finished"
     job.refresh_from_db()
@@ -124,7 +126,7 @@ def test_normalized_and_absolute_exports_agree_after_scaling(demo):
 def test_a_seed_is_recorded_when_shuffle_has_none(demo):
     job, members = run(demo, "coco", shuffle=True, include_images=False)
     manifest = json.loads(members[f"{job.file_name[:-4]}/manifest.json"])
-    assert manifest["options"]["seed"] == job.seed
+    assert manifest["options"]["seed"] == job.options["seed"]
     assert manifest["options"]["shuffle"] is True
 
 

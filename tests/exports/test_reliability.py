@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from annotations.formats.io.zipout import ZipOut
+from annotations.formats.options import ExportOptions
 from exports import reaper, services, tasks
 from exports.models import ExportJob
-from exports.options import ExportChoice
 from jobs import claiming
 
 from ..conftest import read_zip
@@ -21,10 +21,12 @@ from ..factories import dataset_with_boxes
 
 
 def new_job(dataset, fmt="coco", **options) -> ExportJob:
-    choice = ExportChoice(format_id=fmt, normalized=False, shuffle=options.get("shuffle", False),
-                          seed=options.get("seed"), split_ratio=options.get("split", 0.0),
-                          include_images=options.get("include_images", False))
-    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, choice=choice,
+    export_options = ExportOptions(normalized=False, shuffle=options.get("shuffle", False),
+                                   seed=options.get("seed"),
+                                   split_ratio=options.get("split", 0.0),
+                                   include_images=options.get("include_images", False))
+    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, format_id=fmt,
+                                        options=export_options,
                                         enqueue=False, reuse_active=False)
     return job
 

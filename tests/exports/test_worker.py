@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from annotations.formats.options import ExportOptions
 from exports.models import ExportJob
-from exports.options import ExportChoice
 from exports.services import export_job_create, job_file
 
 from ..conftest import read_zip
@@ -22,9 +22,10 @@ def qcluster(tmp_path):
 
 
 def test_a_real_worker_runs_the_export_and_publishes_the_zip(demo, qcluster, tmp_path):
-    choice = ExportChoice(format_id="coco", normalized=False, shuffle=True, seed=5,
-                          split_ratio=0.25, include_images=True)
-    job, created = export_job_create(owner=demo.owner, dataset=demo, choice=choice)
+    export_options = ExportOptions(normalized=False, shuffle=True, seed=5, split_ratio=0.25,
+                                   include_images=True)
+    job, created = export_job_create(owner=demo.owner, dataset=demo, format_id="coco",
+                                     options=export_options)
     assert created
     status = wait_for(lambda: ExportJob.objects.get(pk=job.pk).status
                       in ("finished", "errored", "cancelled"), timeout=90)
@@ -41,9 +42,10 @@ def test_a_real_worker_runs_the_export_and_publishes_the_zip(demo, qcluster, tmp
 
 
 def test_a_tfrecord_export_runs_in_a_forked_worker_without_hanging(demo, qcluster):
-    choice = ExportChoice(format_id="tfrecord", normalized=True, shuffle=False, seed=None,
-                          split_ratio=0.0, include_images=True)
-    job, _ = export_job_create(owner=demo.owner, dataset=demo, choice=choice)
+    export_options = ExportOptions(normalized=True, shuffle=False, seed=None, split_ratio=0.0,
+                                   include_images=True)
+    job, _ = export_job_create(owner=demo.owner, dataset=demo, format_id="tfrecord",
+                               options=export_options)
     wait_for(lambda: ExportJob.objects.get(pk=job.pk).status in ("finished", "errored"),
              timeout=120)
     job.refresh_from_db()

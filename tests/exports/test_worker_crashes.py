@@ -15,9 +15,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from annotations.formats.options import ExportOptions
 from exports import reaper, services
 from exports.models import ExportJob
-from exports.options import ExportChoice
 
 from ..factories import dataset_with_boxes, stored_sample_image
 from ..worker import ROOT, STALE, stop, wait_for
@@ -25,8 +25,10 @@ from ..worker import ROOT, STALE, stop, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("quick_staleness")]
 def start_export(dataset, seed: int = 1) -> ExportJob:
-    choice = ExportChoice("coco", False, True, seed, 0.2, True)
-    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, choice=choice)
+    export_options = ExportOptions(normalized=False, shuffle=True, seed=seed, split_ratio=0.2,
+                                   include_images=True)
+    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, format_id="coco",
+                                        options=export_options)
     return job
 
 
@@ -81,8 +83,10 @@ def test_an_export_that_kills_its_worker_every_time_errors_after_the_maximum(dem
     # django-q2 kills any task running longer than its timeout; loading TensorFlow alone takes
     # longer than one second, so every attempt of a TFRecord export dies the same way.
     clusters(NEXUS_JOB_TIMEOUT="1")
-    choice = ExportChoice("tfrecord", True, False, None, 0.0, True)
-    job, _ = services.export_job_create(owner=demo.owner, dataset=demo, choice=choice)
+    export_options = ExportOptions(normalized=True, shuffle=False, seed=None, split_ratio=0.0,
+                                   include_images=True)
+    job, _ = services.export_job_create(owner=demo.owner, dataset=demo, format_id="tfrecord",
+                                        options=export_options)
     final = reap_until_done(job)
     assert final.status == "errored"
     assert final.error == "the worker stopped 3 times while exporting"

@@ -15,7 +15,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from annotations.formats.families import rle
-from annotations.formats.pipeline import ExportOptions, ExportRequest, export_zip, order_and_split
+from annotations.formats.options import ExportOptions
+from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 
 LABELS = [

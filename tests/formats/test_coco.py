@@ -20,7 +20,8 @@ from annotations.formats.errors import FormatError
 from annotations.formats.families import rle
 from annotations.formats.io.source import MemorySource
 from annotations.formats.io.zipout import ZipOut
-from annotations.formats.pipeline import ExportOptions, order_and_split
+from annotations.formats.options import ExportOptions
+from annotations.formats.pipeline import order_and_split
 from annotations.formats.records import Annotation, ImageRecord, Keypoint
 from annotations.formats.spec import ExportSet, ReadContext
 

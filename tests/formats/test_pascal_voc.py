@@ -9,7 +9,8 @@ import pytest
 from annotations.formats.builtin import pascal_voc
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import ZipSource
-from annotations.formats.pipeline import ExportOptions, order_and_split
+from annotations.formats.options import ExportOptions
+from annotations.formats.pipeline import order_and_split
 from annotations.formats.records import Label
 from annotations.formats.spec import ReadContext
 

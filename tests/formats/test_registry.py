@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from annotations.formats import registry
@@ -55,3 +60,34 @@ def test_importing_the_registry_and_every_spec_does_not_load_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("format_id", registry.format_ids())
+def test_capability_flags_say_what_the_module_has(format_id):
+    module = registry.get_format(format_id)
+    spec = module.SPEC
+    assert spec.box_fast_path == callable(getattr(module, "write_boxes", None))
+    assert spec.writes_root == callable(getattr(module, "write_root", None))
+    assert not spec.box_fast_path or spec.family == "boxes"
+    tfrecord = {"tfrecord", "polygon_tfrecord", "classification_tfrecord", "keypoints_tfrecord"}
+    assert spec.needs_tensorflow == (format_id in tfrecord)
+    assert spec.images_always_included == (format_id in tfrecord)
+
+
+def test_every_format_module_imports_without_django(tmp_path):
+    """The formats library is plain Python: a process where `import django` fails can still
+    import every format module, the pipeline and the options."""
+    blocker = tmp_path / "django.py"
+    blocker.write_text("raise ImportError('django is not importable here')\n")
+    modules = [*registry.BUILTIN_FORMATS.values(), "annotations.formats.pipeline",
+               "annotations.formats.options", "annotations.formats.registry"]
+    script = ("import importlib, sys\n"
+              f"for name in {modules!r}:\n"
+              "    importlib.import_module(name)\n"
+              "assert 'django' not in sys.modules or sys.modules['django'] is None\n"
+              "print('ok', len(sys.modules))\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": f"{tmp_path}:{root}"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok")

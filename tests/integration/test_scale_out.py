@@ -18,9 +18,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from annotations.formats.options import ExportOptions
 from exports import reaper, services, storage, tasks
 from exports.models import ExportJob
-from exports.options import ExportChoice
 
 from ..conftest import read_zip
 from ..factories import dataset_with_boxes
@@ -35,8 +35,10 @@ def test_the_configuration_really_is_postgresql_redis_and_s3():
 
 
 def export(dataset, seed: int, include_images: bool = True) -> ExportJob:
-    choice = ExportChoice("coco", False, True, seed, 0.25, include_images)
-    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, choice=choice)
+    export_options = ExportOptions(normalized=False, shuffle=True, seed=seed, split_ratio=0.25,
+                                   include_images=include_images)
+    job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset, format_id="coco",
+                                        options=export_options)
     return job
 
 

@@ -8,11 +8,11 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from annotations.formats.options import ExportOptions
 from annotations.models import ImportJob
 from datasets.models import Dataset, Image
 from datasets.thumbnails import ensure_thumbnail
 from exports import tasks as export_tasks
-from exports.options import ExportChoice
 from exports.services import export_job_create, job_file
 
 from .conftest import text, upload
@@ -64,13 +64,15 @@ def test_deleting_asks_first_then_removes_files_thumbnails_exports_and_uploads(
     image = dataset.images.first()
     thumb = ensure_thumbnail(image)
     files = [Path(default_storage.path(i.file.name)) for i in dataset.images.all()]
-    choice = ExportChoice("csv_classification", False, False, None, 0.0, True)
+    export_options = ExportOptions(normalized=False, shuffle=False, seed=None, split_ratio=0.0,
+                                   include_images=True)
     from annotations.models import Annotation
     from datasets.services import label_get_or_create
 
     Annotation.objects.create(image=image, label=label_get_or_create(dataset=dataset, name="x"),
                               kind="tag")
-    job, _ = export_job_create(owner=dataset.owner, dataset=dataset, choice=choice,
+    job, _ = export_job_create(owner=dataset.owner, dataset=dataset,
+                               format_id="csv_classification", options=export_options,
                                enqueue=False)
     export_tasks.run_export(str(job.pk))
     job.refresh_from_db()

@@ -18,11 +18,11 @@ from django.urls import reverse
 
 from annotations import tasks
 from annotations.formats import registry
+from annotations.formats.options import ExportOptions
 from annotations.models import Annotation, ImportJob
 from datasets.models import Dataset, Label
 from datasets.services import dataset_create, image_create
 from exports import tasks as export_tasks
-from exports.options import ExportChoice
 from exports.services import export_job_create, job_file
 
 from .conftest import IMAGES, image_bytes, make_zip, text, upload
@@ -53,9 +53,10 @@ def export(dataset: Dataset, format_id: str, normalized: bool | None = None) -> 
     """The export zip's members below the top folder."""
     spec = registry.get_spec(format_id)
     normalized = bool(spec.normalized) if normalized is None else normalized
-    choice = ExportChoice(format_id=format_id, normalized=normalized, shuffle=False, seed=None,
-                          split_ratio=0.0, include_images=False)
-    job, _ = export_job_create(owner=dataset.owner, dataset=dataset, choice=choice,
+    export_options = ExportOptions(normalized=normalized, shuffle=False, seed=None,
+                                   split_ratio=0.0, include_images=False)
+    job, _ = export_job_create(owner=dataset.owner, dataset=dataset, format_id=format_id,
+                               options=export_options,
                                enqueue=False, reuse_active=False)
     assert export_tasks.run_export(str(job.pk)) == "finished"
     job.refresh_from_db()

@@ -19,7 +19,7 @@ from annotations.formats.families.tfrecord_reader import (
 from annotations.formats.families.tfrecord_writer import Features, detect_variant, write_records
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="classification_tfrecord",
@@ -28,14 +28,15 @@ SPEC = FormatSpec(
     normalized=None,
     description="tf.train.Example records with the images embedded and their class ids and "
     "names; for TensorFlow image classifiers.",
-    embeds_images=True,
+    images_always_included=True,
+    needs_tensorflow=True,
     skips_empty=True,
 )
 LABEL_KEY = "image/class/label"
 TEXT_KEY = "image/class/text"
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_records(export_set, out, _class_features)
 
 

@@ -13,23 +13,24 @@ from annotations.formats.families.coco_reader import read_coco, sniff
 from annotations.formats.families.coco_writer import write_coco_boxes, write_coco_set
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="coco",
     name="COCO",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="One COCO JSON of boxes per set; pycocotools, Detectron2 and MMDetection read it.",
     normalized_warning="COCO readers expect absolute pixels; normalized boxes will not train.",
 )
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_coco_set(export_set, out, "boxes")
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The pipeline's box fast path (boxes.py): the same file as `write_set`."""
     write_coco_boxes(export_set, out)
 

@@ -25,12 +25,13 @@ from annotations.formats.families.coco_check import Checker, show
 from annotations.formats.io import jsonio, jsonstream
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="createml",
     name="CreateML",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="A JSON array of images with centre boxes per set; Apple Create ML trains on it.",
     normalized_warning="Create ML expects absolute pixels; normalized boxes will not train.",
@@ -42,11 +43,11 @@ _string = json.JSONEncoder(ensure_ascii=False).encode
 Box = tuple[str, float, float, float, float]  # label, centre x, centre y, width, height
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py)."""
     fmt = numbers.formatter(export_set.normalized)
     labels: dict[str, str] = {}

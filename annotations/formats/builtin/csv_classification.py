@@ -27,7 +27,7 @@ from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="csv_classification",
@@ -43,7 +43,7 @@ HEADER = ["filename", "label"]
 REQUIRED = ("filename", "label")
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     with csv_writer(out, export_set.folder + ANNOTATIONS_CSV, HEADER) as writer:
         for image in export_set.images:
             for label in dict.fromkeys(a.label for a in image.annotations):

@@ -28,12 +28,13 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import formatter
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="csv_fourcorner",
     name="CSV Four Corners",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="One _annotations.csv per set, a row per box with the image size and corner "
     "coordinates; TensorFlow's generate_tfrecord.py and pandas-based notebooks read it.",
@@ -46,11 +47,11 @@ HEADER = ["filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax"
 REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
     number = formatter(export_set.normalized)
     labels = LabelCells()

@@ -29,12 +29,13 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import formatter
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="csv_widthheight",
     name="CSV Width Height",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="One _annotations.csv per set, a row per box as top-left corner, width and "
     "height; spreadsheets, pandas and Datature's tools read it.",
@@ -47,11 +48,11 @@ HEADER = ["filename", "xmin", "ymin", "width", "height", "label"]
 REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
     number = formatter(export_set.normalized)
     labels = LabelCells()

@@ -33,7 +33,7 @@ from annotations.formats.families.tfrecord_writer import (
 )
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="keypoints_tfrecord",
@@ -42,7 +42,8 @@ SPEC = FormatSpec(
     normalized=True,
     description="tf.train.Example records with the images embedded, instance boxes and "
     "keypoints; the TensorFlow Object Detection API trains keypoint models on them.",
-    embeds_images=True,
+    images_always_included=True,
+    needs_tensorflow=True,
     ships_skeletons=True,
     normalized_warning="The TF Object Detection API expects normalized keypoints; absolute "
     "pixels will not train.",
@@ -50,7 +51,7 @@ SPEC = FormatSpec(
 KEY = "image/object/keypoint/"
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_records(export_set, out, _object_features)
 
 

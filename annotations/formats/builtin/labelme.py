@@ -30,7 +30,7 @@ from annotations.formats.io import jsonio, jsonstream
 from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
 from annotations.formats.records import Annotation, ImageRecord, ReadResult, Rle
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="polygon_single",
@@ -47,7 +47,7 @@ DETECT_PEEK = 20  # JSON files looked into by detect(); a LabelMe export is all 
 _KEYS = {"shapes": re.compile(rb'"shapes"'), "imagePath": re.compile(rb'"imagePath"')}
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     number = numbers.formatter(export_set.normalized)
     for image in export_set.images:
         shapes = [t for a in image.annotations for t in _shape_texts(a, image, export_set, number)]

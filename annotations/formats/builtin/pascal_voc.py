@@ -34,12 +34,13 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules, split_name
 from annotations.formats.numbers import format_normalized
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="pascal_voc",
     name="Pascal VOC",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="One XML per image in Annotations/, image lists in ImageSets/Main and "
     "labelmap.txt; the VOC devkit, detectron2, torchvision, CVAT and LabelImg read it.",
@@ -72,11 +73,11 @@ _TAIL = "</annotation>\n"
 _NOT_PLAIN = re.compile("[&<>\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py)."""
     folder = export_set.folder
     out.add_bytes(folder + LABELMAP, LABELMAP_HEADER + "".join(

@@ -17,7 +17,7 @@ from annotations.formats.families.coco_reader import read_coco, sniff
 from annotations.formats.families.coco_writer import write_coco_set
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="polygon_coco",
@@ -31,7 +31,7 @@ SPEC = FormatSpec(
 )
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_coco_set(export_set, out, "polygons")
 
 

@@ -32,7 +32,7 @@ from annotations.formats.families.tfrecord_writer import (
 )
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="polygon_tfrecord",
@@ -41,14 +41,15 @@ SPEC = FormatSpec(
     normalized=True,
     description="tf.train.Example records with the images embedded and one PNG instance mask per "
     "object; the TensorFlow Object Detection API trains Mask R-CNN on them.",
-    embeds_images=True,
+    images_always_included=True,
+    needs_tensorflow=True,
     normalized_warning="The TF Object Detection API expects normalized boxes; absolute pixels "
     "will not train.",
 )
 MASK_KEY = "image/object/mask"
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_records(export_set, out, _object_features)
 
 

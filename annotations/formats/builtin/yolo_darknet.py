@@ -18,12 +18,21 @@ from annotations.formats.families.boxes import box_images
 from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import (
+    ExportRoot,
+    ExportSet,
+    FormatSpec,
+    ReadContext,
+    ZipSink,
+    put_image,
+)
 
 SPEC = FormatSpec(
     id="yolo_darknet",
     name="YOLO Darknet",
     family="boxes",
+    box_fast_path=True,
+    writes_root=True,
     normalized=True,
     description="One .txt of normalized centre boxes per image, classes.txt and data.yaml; "
     "Ultralytics and Darknet train on it.",
@@ -35,11 +44,11 @@ LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py): one `%.6f` line per box, `-0.000000` written as 0."""
     folder = export_set.folder
     out.add_bytes(folder + "classes.txt", "".join(f"{n}\n" for n in export_set.label_names))
@@ -54,7 +63,7 @@ def write_boxes(export_set: ExportSet, out) -> None:
         put_image(export_set, out, image, "images/")
 
 
-def write_root(root: ExportRoot, out) -> None:
+def write_root(root: ExportRoot, out: ZipSink) -> None:
     sets = root.set_names or ["train"]
     train = sets[0] if "train" not in sets else "train"
     val = "test" if "test" in sets else train

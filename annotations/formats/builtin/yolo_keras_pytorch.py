@@ -26,12 +26,13 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import format_normalized
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
     id="yolo_keras_pytorch",
     name="YOLO Keras PyTorch",
     family="boxes",
+    box_fast_path=True,
     normalized=False,
     description="One _annotations.txt per set, a line per image with x1,y1,x2,y2,class pixel "
     "boxes, plus _classes.txt; keras-yolo3 and PyTorch YOLOv3/v4 loaders read it.",
@@ -46,11 +47,11 @@ _FIELD = re.compile(r"\S+")
 Box = tuple[str, tuple[float, float, float, float]]
 
 
-def write_set(export_set: ExportSet, out) -> None:
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
     write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
-def write_boxes(export_set: ExportSet, out) -> None:
+def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py)."""
     folder = export_set.folder
     out.add_bytes(folder + CLASSES, "".join(f"{name}\n" for name in export_set.label_names))

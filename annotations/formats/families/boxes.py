@@ -10,8 +10,9 @@ the pipeline hands box writers `BoxImage`s whose boxes are tuples:
 
 `prepare_boxes` is the one implementation of clamp + normalise + area for boxes: the pipeline's
 `prepare_image` uses it too, so the record path (tests, uploads) and the database fast path
-(`annotations.mapping`) cannot disagree. A box writer exposes `write_boxes(export_set, out)`
-(its `images` yield BoxImage) and keeps `write_set` for records, through `box_images`.
+(`annotations.mapping`) cannot disagree. A box writer declares `box_fast_path=True` in
+its SPEC and exposes `write_boxes(export_set, out)` (its `images` yield BoxImage); it keeps
+`write_set` for records, through `box_images`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from dataclasses import dataclass, field
 
 from annotations.formats.geometry import tight_box
 from annotations.formats.records import Annotation, ImageRecord
+from annotations.formats.spec import FAMILY_KINDS
 
 RawBox = tuple[str, float, float, float, float]
 Box = tuple[str, float, float, float, float, float]
-BOX_FAMILY_KINDS = ("box", "polygon", "mask", "keypoints")
+BOX_FAMILY_KINDS = FAMILY_KINDS["boxes"]
 NO_BOX = (0.0, 0.0, 0.0, 0.0)
 
 

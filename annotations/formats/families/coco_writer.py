@@ -19,7 +19,7 @@ from annotations.formats import numbers
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.geometry import rectangle_ring
 from annotations.formats.records import Annotation, ImageRecord
-from annotations.formats.spec import ExportSet, put_image
+from annotations.formats.spec import ExportSet, ZipSink, put_image
 
 Variant = Literal["boxes", "polygons", "keypoints"]
 ANNOTATION_FILE = "_annotations.coco.json"
@@ -31,7 +31,7 @@ _string = json.JSONEncoder(ensure_ascii=False).encode
 Number = Callable[[float], str]
 
 
-def write_coco_set(export_set: ExportSet, out, variant: Variant) -> None:
+def write_coco_set(export_set: ExportSet, out: ZipSink, variant: Variant) -> None:
     """Write the set's `_annotations.coco.json` (and its images) for one COCO variant."""
     fmt = numbers.formatter(export_set.normalized)
     category_ids = {name: i for i, name in enumerate(export_set.label_names, start=1)}
@@ -57,7 +57,7 @@ def write_coco_set(export_set: ExportSet, out, variant: Variant) -> None:
         doc.write("\n  ]\n}\n" if annotation_id else "]\n}\n")
 
 
-def write_coco_boxes(export_set: ExportSet, out) -> None:
+def write_coco_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """`coco` from BoxImages (boxes.py): the same JSON as write_coco_set(..., "boxes")."""
     fmt = numbers.formatter(export_set.normalized)
     area = numbers.format_absolute

@@ -19,7 +19,7 @@ from typing import Any
 from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
 from annotations.formats.records import Annotation, ImageRecord
-from annotations.formats.spec import ExportSet
+from annotations.formats.spec import ExportSet, ZipSink
 
 SHARD_LIMIT = 1 << 30  # bytes; a module constant so tests can shard with a tiny limit
 RECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".record")
@@ -39,7 +39,7 @@ def import_tf() -> Any:
     return tf
 
 
-def write_records(export_set: ExportSet, out, object_features: ObjectFeatures) -> None:
+def write_records(export_set: ExportSet, out: ZipSink, object_features: ObjectFeatures) -> None:
     """Stream the set's images into TFRecord file(s), one Example per image, plus the label map."""
     tf = import_tf()
     out.add_bytes(export_set.folder + LABEL_MAP, label_map_text(export_set.label_names))
@@ -59,7 +59,7 @@ def write_records(export_set: ExportSet, out, object_features: ObjectFeatures) -
 class _Shards:
     """Writes records to work files, starting a new file once the current one passes the limit."""
 
-    def __init__(self, tf: Any, out) -> None:
+    def __init__(self, tf: Any, out: ZipSink) -> None:
         self._tf, self._out = tf, out
         self._writer: Any = None
         self._size = 0

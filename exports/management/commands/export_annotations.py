@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from annotations.formats import registry
 from datasets.models import Dataset
 from exports import services, storage
+from exports.forms import parse_export_options, parse_format
 from exports.models import ExportJob
-from exports.options import ExportChoice, parse_format, parse_seed, parse_split
 
 
 class Command(BaseCommand):
@@ -38,13 +38,14 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         dataset = _find_dataset(opts["dataset"])
         try:
-            format_id = parse_format(opts["format"])
-            choice = ExportChoice(
-                format_id=format_id, shuffle=opts["shuffle"], seed=parse_seed(opts["seed"]),
-                normalized=_normalized(opts["normalized"], format_id),
-                split_ratio=parse_split(opts["split"]), include_images=opts["include_images"])
+            spec = parse_format(opts["format"])
+            options = parse_export_options(  # normalized None: the format's convention
+                {"normalized": opts["normalized"], "shuffle": opts["shuffle"],
+                 "seed": opts["seed"], "split_ratio": opts["split"],
+                 "include_images": opts["include_images"]}, spec)
             job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset,
-                                                choice=choice, enqueue=False, reuse_active=False)
+                                                format_id=spec.id, options=options,
+                                                enqueue=False, reuse_active=False)
         except ValidationError as exc:
             raise CommandError(" ".join(m for ms in exc.message_dict.values() for m in ms))
         services.export_job_run(str(job.pk))
@@ -56,13 +57,7 @@ class Command(BaseCommand):
         counts = ", ".join(f"{name} {c['images']} images / {c['annotations']} annotations"
                            for name, c in job.counts.items()) or "nothing to write"
         self.stdout.write(f"Wrote {opts['output']} ({job.file_size} bytes; {counts}; "
-                          f"seed {job.seed}; job {job.pk})")
-
-
-def _normalized(flag: bool | None, format_id: str) -> bool:
-    if flag is not None:
-        return flag
-    return bool(registry.get_spec(format_id).normalized)
+                          f"seed {job.export_options.seed}; job {job.pk})")
 
 
 def _find_dataset(key: str) -> Dataset:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import orjson
 from django.db import connections
-from django.db.models import Case, F, QuerySet, When
+from django.db.models import Case, Count, F, QuerySet, When
 
 from annotations.formats.geometry import tight_box
 from annotations.formats.records import Annotation as AnnotationRecord
@@ -38,6 +38,30 @@ BOX_COLUMNS = ("image_id", "label_id", "xmin", "ymin", "xmax", "ymax",
 
 def dataset_labels(dataset: Dataset) -> list[LabelRecord]:
     return [LabelRecord(label.name, label.rgb) for label in dataset.labels.all()]
+
+
+def dataset_label_kinds(dataset: Dataset) -> dict[tuple[str, str], int]:
+    """(label name, kind) -> annotations: one grouped scan of the (label, kind) index."""
+    rows = (Annotation.objects.filter(label__dataset=dataset)
+            .values_list("label__name", "kind").annotate(n=Count("id")).order_by())
+    return {(name, kind): n for name, kind, n in rows}
+
+
+def image_checksums(dataset: Dataset) -> dict[int, str]:
+    """Image id -> the sha256 of its stored bytes (a stable split's input)."""
+    return dict(Image.objects.filter(dataset=dataset).values_list("id", "checksum")
+                .iterator(chunk_size=10_000))
+
+
+def image_label_names(dataset: Dataset, kinds: tuple[str, ...]) -> dict[int, set[str]]:
+    """Image id -> names of the labels of its annotations of these kinds (a stratified split's
+    input), from one query over the distinct (image, label) pairs."""
+    rows = (Annotation.objects.filter(label__dataset=dataset, kind__in=kinds)
+            .values_list("image_id", "label__name").distinct().order_by())
+    found: dict[int, set[str]] = {}
+    for image_id, name in rows.iterator(chunk_size=10_000):
+        found.setdefault(image_id, set()).add(name)
+    return found
 
 
 def dataset_skeletons(dataset: Dataset) -> list[SkeletonRecord]:

@@ -23,6 +23,9 @@ JSON_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "boolean": (bool, "true or false"),
     "integer": (int, "a whole number or null"),
     "number": ((int, float), "a number"),
+    "string": (str, "a string"),
+    "array": (list, "a list of strings or null"),
+    "object": (dict, "an object of strings"),
 }
 
 

@@ -25,8 +25,10 @@ import nexus
 from annotations import mapping
 from annotations.formats import registry
 from annotations.formats.errors import FormatError
-from annotations.formats.options import ExportOptions
+from annotations.formats.labels import class_plan
+from annotations.formats.options import ExportOptions, OptionError
 from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
+from annotations.formats.spec import FAMILY_KINDS
 from datasets.models import Dataset
 from jobs import claiming
 
@@ -51,6 +53,10 @@ def export_job_create(*, owner, dataset: Dataset, format_id: str, options: Expor
         raise ValidationError({"format": f"{spec.name} exports {spec.family}, and this dataset "
                                          f"has none."})
     options = options.for_format(spec)
+    try:  # unknown label names are refused now, not when the worker runs the job
+        class_plan(mapping.dataset_labels(dataset), {}, spec, options)
+    except OptionError as exc:
+        raise ValidationError({exc.field: exc.message})
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # serialise creators
         if reuse_active:
@@ -103,15 +109,28 @@ def _open_image(ref: str):
 def build_request(job: ExportJob) -> ExportRequest:
     dataset = job.dataset
     options = job.export_options
+    spec = registry.get_spec(job.format)
+    labels, label_kinds = mapping.dataset_labels(dataset), mapping.dataset_label_kinds(dataset)
     ids = mapping.image_ids_in_upload_order(dataset)
+    classes = hashes = None
+    if options.split_mode == "stratified":
+        plan = class_plan(labels, label_kinds, spec, options)
+        index = {label.name: i for i, label in enumerate(plan.classes)}
+        classes = {image_id: tuple({index[plan.class_of[n]] for n in names
+                                    if n in plan.class_of})
+                   for image_id, names in mapping.image_label_names(
+                       dataset, FAMILY_KINDS[spec.family]).items()}
+    elif options.split_mode == "stable":
+        hashes = mapping.image_checksums(dataset)
     chunk = settings.NEXUS_EXPORT_CHUNK
+    split = order_and_split(ids, options, classes=classes, hashes=hashes)
     sets = {name: mapping.iter_image_records(set_ids, chunk=min(chunk, 900))
-            for name, set_ids in order_and_split(ids, options).items()}
+            for name, set_ids in split.items()}
     return ExportRequest(format_id=job.format, dataset_id=dataset.pk, dataset_name=dataset.name,
-                         created_at=job.created_at, options=options,
-                         labels=mapping.dataset_labels(dataset),
+                         created_at=job.created_at, options=options, labels=labels,
                          skeletons=mapping.dataset_skeletons(dataset), sets=sets,
-                         total_images=len(ids), nexus_version=nexus.__version__)
+                         total_images=len(ids), nexus_version=nexus.__version__,
+                         label_kinds=label_kinds)
 
 
 def export_job_run(job_id: str) -> str:

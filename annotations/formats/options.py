@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from annotations.formats.naming import clean_label
 from annotations.formats.spec import FormatSpec
+from annotations.formats.splits import SPLIT_MODES
 
 SEED_MAX = 2**31 - 1
 TRUE_WORDS = ("on", "true", "1", "yes")
@@ -37,14 +39,63 @@ def parse_boolean(name: str, value: object) -> bool:
     raise OptionError(name, f"{name} must be on or off, got {value!r}.")
 
 
+RATIO_TITLES = {"split_ratio": "Train-test split", "valid_ratio": "Validation share"}
+
+
 def parse_ratio(name: str, value: object) -> float:
+    title = RATIO_TITLES.get(name, name)
     try:
         ratio = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise OptionError(name, f"Train-test split must be a number, got {value!r}.")
+        raise OptionError(name, f"{title} must be a number, got {value!r}.")
     if not 0.0 <= ratio <= 1.0 or ratio != ratio:
-        raise OptionError(name, f"Train-test split must be between 0 and 1, got {ratio:g}.")
+        raise OptionError(name, f"{title} must be between 0 and 1, got {ratio:g}.")
     return round(ratio, 4)
+
+
+def parse_split_mode(name: str, value: object) -> str:
+    mode = str(value).strip().lower()
+    if mode not in SPLIT_MODES:
+        raise OptionError(name, f"Split mode must be one of {', '.join(SPLIT_MODES)}, "
+                                f"got {value!r}.")
+    return mode
+
+
+def parse_labels(name: str, value: object) -> tuple[str, ...]:
+    """Label names: a list, or one comma-separated string (the command line)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise OptionError(name, f"Labels must be a list of label names, got {value!r}.")
+    names = tuple(dict.fromkeys(v.strip() for v in items if v.strip()))
+    if not names:
+        raise OptionError(name, "Select at least one label to export.")
+    return names
+
+
+def parse_rename(name: str, value: object) -> dict[str, str]:
+    """{from: to}: a mapping, or "from=to" strings (the command line)."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, (list, tuple)):
+        pairs = {}
+        for item in value:
+            if not isinstance(item, str) or "=" not in item:
+                raise OptionError(name, f"Rename {item!r} must be written old=new.")
+            old, new = item.split("=", 1)
+            pairs[old.strip()] = new
+        value = pairs
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise OptionError(name, f"Rename must map label names to new names, got {value!r}.")
+    renamed = {}
+    for old, new in value.items():
+        try:
+            cleaned = clean_label(new)
+        except ValueError as exc:
+            raise OptionError(name, f"Cannot rename {old!r}: {exc}.")
+        if cleaned != old:
+            renamed[old] = cleaned
+    return renamed
 
 
 def parse_seed(name: str, value: object) -> int | None:
@@ -60,10 +111,14 @@ def parse_seed(name: str, value: object) -> int | None:
 
 
 def _option(default: Any, parse: Callable[[str, object], Any], json_type: str, help: str,
-            bounds: tuple[float, float] | None = None) -> Any:
+            bounds: tuple[float, float] | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
     """A field with what the API needs to check and describe it (JSON type, bounds, help)."""
-    return field(default=default, metadata={"parse": parse, "json": json_type, "help": help,
-                                            "bounds": bounds})
+    metadata = {"parse": parse, "json": json_type, "help": help, "bounds": bounds,
+                "choices": choices}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +138,32 @@ class ExportOptions:
         True, parse_boolean, "boolean",
         "Put the image files in the zip. Default true (formats that embed images always "
         "include them).")
+    valid_ratio: float = _option(
+        0.0, parse_ratio, "number", "Share of images in valid/. Default 0 (no valid/).", (0, 1))
+    split_mode: str = _option(
+        "random", parse_split_mode, "string",
+        "random (ordered, then cut), stratified (every class's share kept in each set) or "
+        "stable (each image's set decided by its content and the seed alone).",
+        choices=SPLIT_MODES)
+    labels: tuple[str, ...] | None = _option(  # None: the default selection (FORMATS.md §1)
+        None, parse_labels, "array",
+        "Names of the labels to export. Default: every label the format's family can carry.")
+    rename: dict[str, str] = _option(
+        {}, parse_rename, "object",
+        "{label: new name}; two labels renamed to one name are merged into one class.")
+    annotated_only: bool = _option(
+        False, parse_boolean, "boolean",
+        "Leave out images with no written annotation. Default false.")
+
+    def __post_init__(self) -> None:
+        if self.labels is not None and not isinstance(self.labels, tuple):
+            object.__setattr__(self, "labels", tuple(self.labels))  # JSON gives a list
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.labels is not None:
+            data["labels"] = list(self.labels)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ExportOptions:
@@ -99,10 +177,12 @@ class ExportOptions:
         return self
 
     def with_seed(self) -> ExportOptions:
-        """The seed recorded on a job: the one asked for, a new one to shuffle with, else 0."""
+        """The seed recorded on a job: the one asked for, a new one to shuffle with, else 0.
+        A stable split takes 0 when none was asked for, so its sets stay put across exports."""
         if self.seed is not None:
             return self
-        return replace(self, seed=new_seed() if self.shuffle else 0)
+        fresh = self.shuffle and self.split_mode != "stable"
+        return replace(self, seed=new_seed() if fresh else 0)
 
     def same_export(self, other: ExportOptions) -> bool:
         """Would `other` (a job's stored options) write the same zip? Any seed matches when
@@ -126,9 +206,16 @@ def option_schemas() -> dict[str, dict[str, Any]]:
     """Each option as a JSON Schema property (the API's OpenAPI document)."""
     schemas = {}
     for option in fields(ExportOptions):
-        schema: dict[str, Any] = {"type": option.metadata["json"]}
+        json_type = option.metadata["json"]
+        schema: dict[str, Any] = {"type": json_type}
         if option.metadata["bounds"] is not None:
             schema["minimum"], schema["maximum"] = option.metadata["bounds"]
+        if option.metadata["choices"] is not None:
+            schema["enum"] = list(option.metadata["choices"])
+        if json_type == "array":  # null: the default selection
+            schema.update(type=["array", "null"], items={"type": "string"})
+        if json_type == "object":
+            schema["additionalProperties"] = {"type": "string"}
         schema["description"] = option.metadata["help"]
         schemas[option.name] = schema
     return schemas
@@ -148,7 +235,13 @@ def parse_options(values: Mapping[str, object], spec: FormatSpec) -> ExportOptio
         if value is not None:
             parsed[option.name] = option.metadata["parse"](option.name, value)
     parsed.setdefault("normalized", default_normalized(spec))
-    return ExportOptions(**parsed).for_format(spec)
+    options = ExportOptions(**parsed)
+    total = options.split_ratio + options.valid_ratio
+    if total > 1.0 + 1e-9:
+        raise OptionError("valid_ratio", f"Train-test split ({options.split_ratio:g}) and "
+                                         f"validation share ({options.valid_ratio:g}) add up "
+                                         f"to {total:g}; together they must be at most 1.")
+    return options.for_format(spec)
 
 
 def new_seed() -> int:

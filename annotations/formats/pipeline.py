@@ -4,10 +4,9 @@ count, then hand each set to the format's writer and lay out the zip (FORMATS.md
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Callable, Iterable, Iterator, MutableSequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -16,13 +15,14 @@ from annotations.formats.families.boxes import BoxImage, RawBox, prepare_boxes, 
 from annotations.formats.io import jsonio
 from annotations.formats.io.collector import fewer_collections
 from annotations.formats.io.zipout import ZipOut
+from annotations.formats.labels import ClassPlan, class_plan, conversions, count_label_kinds
 from annotations.formats.naming import SetNamer, slugify
 from annotations.formats.options import ExportOptions
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 from annotations.formats.registry import get_format
 from annotations.formats.spec import FAMILY_KINDS, ExportRoot, ExportSet, FormatModule, FormatSpec
+from annotations.formats.splits import SET_NAMES, random_split, stable_split, stratified_split
 
-SET_NAMES = ("train", "test")
 LEFT_OUT_REASONS = {"classification": "no class"}
 # Deflate level of the annotation files in the zip. Level 1 compresses text 3-4x faster than 6
 # (STACK.md: ~230 vs ~60 MB/s) for a zip about a fifth larger; images are stored, not deflated.
@@ -31,22 +31,29 @@ ZIP_LEVEL = 1
 Progress = Callable[[int, int], None]
 
 
-def held_out_count(n: int, ratio: float) -> int:
-    """How many of n images a share `ratio` of them is (0.3 of 100 images: 30)."""
-    return min(n, max(0, math.floor(ratio * n + 0.5)))
+def order_and_split(ids: MutableSequence[int], options: ExportOptions, *,
+                    classes: Mapping[int, Sequence[int]] | None = None,
+                    hashes: Mapping[int, str] | None = None) -> dict[str, MutableSequence[int]]:
+    """Image ids (in upload order) to {"train", "valid", "test": [...]} in write order, of the
+    type given (a list, or the packed array of `mapping.image_ids_in_upload_order`).
 
-
-def order_and_split(ids: MutableSequence[int], options: ExportOptions
-                    ) -> dict[str, MutableSequence[int]]:
-    """Image ids (in upload order) to {"train": [...], "test": [...]} in write order, of the
-    type given (a list, or the packed array of `mapping.image_ids_in_upload_order`)."""
+    `stratified` needs each image's class ids (`classes`, distinct ids, absent = none) and
+    `stable` each image's sha256 (`hashes`)."""
+    seed = options.seed
+    if seed is None and (options.shuffle or options.split_mode != "random"):
+        raise ValueError("this split needs a seed: record one on the job first (with_seed)")
     ordered = ids[:]
     if options.shuffle:
-        if options.seed is None:
-            raise ValueError("shuffling needs a seed: record one on the job first (with_seed)")
-        random.Random(options.seed).shuffle(ordered)
-    n_test = held_out_count(len(ordered), options.split_ratio)
-    return {"train": ordered[: len(ordered) - n_test], "test": ordered[len(ordered) - n_test:]}
+        random.Random(seed).shuffle(ordered)
+    valid, test = options.valid_ratio, options.split_ratio
+    if options.split_mode == "stable":
+        if hashes is None:
+            raise ValueError("a stable split needs every image's sha256")
+        return stable_split(ordered, [hashes[i] for i in ordered], seed, valid, test)
+    if options.split_mode == "stratified":
+        found = classes or {}
+        return stratified_split(ordered, [found.get(i, ()) for i in ordered], seed, valid, test)
+    return random_split(ordered, valid, test)
 
 
 def family_annotations(annotations: list[Annotation], family: str) -> list[Annotation]:
@@ -177,11 +184,22 @@ class ExportRequest:
     dataset_name: str
     created_at: datetime
     options: ExportOptions
-    labels: list[Label]
+    labels: list[Label]  # every label of the dataset, in its order
     skeletons: list[Skeleton]
-    sets: dict[str, Iterable[ImageRecord]]  # "train"/"test" -> images in write order
+    sets: dict[str, Iterable[ImageRecord]]  # "train"/"valid"/"test" -> images in write order
     total_images: int
     nexus_version: str = "0.1.0"
+    # (label, kind) -> annotations over the dataset; None: counted from `sets` (lists of records)
+    label_kinds: Mapping[tuple[str, str], int] | None = None
+
+    def class_plan(self, spec: FormatSpec) -> ClassPlan:
+        return class_plan(self.labels, self.kind_counts(), spec, self.options)
+
+    def kind_counts(self) -> Mapping[tuple[str, str], int]:
+        if self.label_kinds is None:
+            self.label_kinds = count_label_kinds(image for images in self.sets.values()
+                                                 for image in images)
+        return self.label_kinds
 
 
 @dataclass
@@ -190,6 +208,8 @@ class ExportSummary:
     sets: dict[str, dict[str, int]] = field(default_factory=dict)
     left_out: list[dict[str, str]] = field(default_factory=list)
     renamed: list[dict[str, str]] = field(default_factory=list)
+    converted: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
@@ -212,8 +232,11 @@ def _export_zip(request: ExportRequest, target: str, *,
                 work_dir: str | None) -> ExportSummary:
     module: FormatModule = get_format(request.format_id)
     spec = module.SPEC
-    options = request.options.for_format(spec)
+    plan = request.class_plan(spec)
+    # The manifest records the labels actually selected (the default selection resolved).
+    options = replace(request.options.for_format(spec), labels=plan.selected)
     summary = ExportSummary(top_folder_name(request.dataset_name, spec.id, request.created_at))
+    summary.converted, summary.dropped = conversions(request.kind_counts(), plan, spec)
     top = summary.top_folder + "/"
     # Progress: one unit per image as rows become files, then as many again spread over writing
     # the zip (members, MiBs of large members), so the bar keeps moving while a 100 MB COCO
@@ -223,13 +246,15 @@ def _export_zip(request: ExportRequest, target: str, *,
                  compresslevel=ZIP_LEVEL)
     try:
         for set_name in SET_NAMES:
-            _write_set(module, spec, request, options, set_name, top, out, summary, ticker)
+            _write_set(module, spec, request, options, plan, set_name, top, out, summary,
+                       ticker)
         if spec.writes_root:
-            module.write_root(ExportRoot(top, request.labels, list(summary.sets),
+            module.write_root(ExportRoot(top, plan.classes, list(summary.sets),
                                          options.normalized), out)
         if spec.ships_skeletons:
-            out.add_bytes(top + "skeletons.json", skeletons_json(request.skeletons))
-        summary.manifest = _manifest(request, spec, options, summary)
+            out.add_bytes(top + "skeletons.json",
+                          skeletons_json(plan.skeletons(request.skeletons)))
+        summary.manifest = _manifest(request, spec, options, plan, summary)
         out.add_bytes(top + "manifest.json",
                       jsonio.dumps(summary.manifest, numbers.format_normalized, indent=2) + "\n")
         out.on_units = ticker.share(request.total_images, out.work_units())
@@ -242,19 +267,20 @@ def _export_zip(request: ExportRequest, target: str, *,
 
 
 def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: ExportOptions,
-               set_name: str, top: str, out: ZipOut, summary: ExportSummary,
+               plan: ClassPlan, set_name: str, top: str, out: ZipOut, summary: ExportSummary,
                ticker: _Ticker) -> None:
     counts = {"images": 0, "annotations": 0}
     namer = SetNamer(spec.rename)
     reason = LEFT_OUT_REASONS.get(spec.family, "no annotations")
+    skips_empty = spec.skips_empty or options.annotated_only
     source = request.sets.get(set_name, ())
     fast = spec.box_fast_path
 
     def images() -> Iterator[ImageRecord]:
         for image in source:
             ticker.tick()
-            prepared = prepare_image(image, spec.family, options.normalized)
-            if spec.skips_empty and not prepared.annotations:
+            prepared = prepare_image(plan.apply(image), spec.family, options.normalized)
+            if skips_empty and not prepared.annotations:
                 summary.left_out.append({"file": image.file_name, "reason": reason})
                 continue
             prepared.file_name = namer.name(image.file_name, image.id)
@@ -263,9 +289,11 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
             yield prepared
 
     def box_images() -> Iterator[BoxImage]:
-        normalized, skips_empty = options.normalized, spec.skips_empty
+        normalized, class_of = options.normalized, None if plan.identity else plan.class_of
         for image_id, name, width, height, ref, raw in _raw_box_rows(source):
             ticker.tick()
+            if class_of is not None:
+                raw = [(class_of[box[0]], *box[1:]) for box in raw if box[0] in class_of]
             boxes = prepare_boxes(raw, width, height, normalized)
             if skips_empty and not boxes:
                 summary.left_out.append({"file": name, "reason": reason})
@@ -278,8 +306,9 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
     first = next(stream, None)
     if first is None:
         return
-    export_set = ExportSet(name=set_name, folder=f"{top}{set_name}/", labels=request.labels,
-                           skeletons=request.skeletons, normalized=options.normalized,
+    export_set = ExportSet(name=set_name, folder=f"{top}{set_name}/", labels=plan.classes,
+                           skeletons=plan.skeletons(request.skeletons),
+                           normalized=options.normalized,
                            include_images=options.include_images, images=_chain(first, stream))
     (module.write_boxes if fast else module.write_set)(export_set, out)
     for _ in stream:  # a writer that stops early still counts every image (and ticks progress)
@@ -308,17 +337,19 @@ def _chain(first: ImageRecord, rest: Iterator[ImageRecord]) -> Iterator[ImageRec
 
 
 def _manifest(request: ExportRequest, spec: FormatSpec, options: ExportOptions,
-              summary: ExportSummary) -> dict[str, Any]:
+              plan: ClassPlan, summary: ExportSummary) -> dict[str, Any]:
     return {
         "nexus_version": request.nexus_version,
         "format": spec.id,
         "created_at": request.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": {"id": request.dataset_id, "name": request.dataset_name},
         "options": options.as_json(),
-        "labels": [label.name for label in request.labels],
+        "labels": [label.name for label in plan.classes],
         "sets": summary.sets,
         "left_out": summary.left_out,
         "renamed": summary.renamed,
+        "converted": summary.converted,
+        "dropped": summary.dropped,
     }
 
 

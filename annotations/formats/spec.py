@@ -17,14 +17,17 @@ FAMILIES: dict[str, str] = {
     "classification": "Classification",
     "keypoints": "Keypoints",
 }
-# The annotation kinds each family exports (FORMATS.md §1): a box format writes the tight box of
-# every shape, a polygon format boxes, polygons and masks.
-FAMILY_KINDS: dict[str, tuple[str, ...]] = {
-    "boxes": ("box", "polygon", "mask", "keypoints"),
-    "polygons": ("box", "polygon", "mask"),
-    "classification": ("tag",),
-    "keypoints": ("keypoints",),
+# What each family writes of each stored annotation kind (FORMATS.md §2): a box format writes the
+# tight box of every shape, a polygon format boxes as rectangles; a kind not listed is dropped.
+# A format that writes otherwise says so in its SPEC (`writes`).
+FAMILY_WRITES: dict[str, dict[str, str]] = {
+    "boxes": {"box": "box", "polygon": "box", "mask": "box", "keypoints": "box"},
+    "polygons": {"box": "polygon", "polygon": "polygon", "mask": "mask"},
+    "classification": {"tag": "tag"},
+    "keypoints": {"keypoints": "keypoints"},
 }
+FAMILY_KINDS: dict[str, tuple[str, ...]] = {family: tuple(writes)
+                                            for family, writes in FAMILY_WRITES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,11 @@ class FormatSpec:
     ships_skeletons: bool = False
     rename: RenameRules = field(default_factory=RenameRules)
     normalized_warning: str = ""  # what goes wrong when the user departs from the convention
+    writes: Mapping[str, str] | None = None  # stored kind -> written kind, if not the family's
+
+    @property
+    def written_kinds(self) -> Mapping[str, str]:
+        return self.writes if self.writes is not None else FAMILY_WRITES[self.family]
 
 
 @dataclass(slots=True)

@@ -88,6 +88,11 @@ def test_formats_lists_every_format_with_family_convention_and_description(api):
 
 # --- create -------------------------------------------------------------------------------------
 
+# The options added with the validation set, split modes and label selection, at their defaults.
+LATER_DEFAULTS = {"valid_ratio": 0.0, "split_mode": "random", "labels": None, "rename": {},
+                  "annotated_only": False}
+
+
 def test_create_answers_202_with_the_queued_job(api, demo):
     response = create(api, demo)
     assert response.status_code == 202
@@ -96,7 +101,7 @@ def test_create_answers_202_with_the_queued_job(api, demo):
     assert response["Location"] == body["url"] == f"http://testserver{job_url(job.pk)}"
     assert body["status"] == "Queued" and body["download"] is None and body["file"] is None
     assert body["options"] == {"normalized": True, "shuffle": True, "seed": 7,
-                               "split_ratio": 0.25, "include_images": True}
+                               "split_ratio": 0.25, "include_images": True, **LATER_DEFAULTS}
     assert (job.format, job.seed_given) == ("yolo_darknet", True)
     assert (job.options["seed"], job.options["split_ratio"]) == (7, 0.25)
 
@@ -114,7 +119,7 @@ def test_omitted_options_take_the_formats_convention(api, demo, format_id):
     body = create(api, demo, {"format": format_id}).json()
     spec = registry.get_spec(format_id)
     assert body["options"] == {"normalized": bool(spec.normalized), "shuffle": False, "seed": 0,
-                               "split_ratio": 0.0, "include_images": True}
+                               "split_ratio": 0.0, "include_images": True, **LATER_DEFAULTS}
 
 
 def test_a_picked_seed_is_recorded(api, demo):
@@ -138,7 +143,17 @@ def test_a_picked_seed_is_recorded(api, demo):
      "shuffle must be true or false, got 'yes'."),
     ({"format": "coco", "options": {"split": 0.2}}, "options.split",
      "Unknown field options.'split'; expected one of normalized, shuffle, seed, split_ratio, "
-     "include_images."),
+     "include_images, valid_ratio, split_mode, labels, rename, annotated_only."),
+    ({"format": "coco", "options": {"split_ratio": 0.7, "valid_ratio": 0.4}},
+     "options.valid_ratio", "Train-test split (0.7) and validation share (0.4) add up to 1.1; "
+     "together they must be at most 1."),
+    ({"format": "coco", "options": {"split_mode": "sideways"}}, "options.split_mode",
+     "Split mode must be one of random, stratified, stable, got 'sideways'."),
+    ({"format": "coco", "options": {"labels": ["car", "unicorn"]}}, "options.labels",
+     "No label 'unicorn' in this dataset (its labels: 'car', 'traffic light', 'person', "
+     "'puddle', 'day', 'night')."),
+    ({"format": "coco", "options": {"rename": {"car": "a:b"}}}, "options.rename",
+     "Cannot rename 'car': label 'a:b' contains ':', which class files cannot carry."),
     ({"format": "coco", "option": {}}, "option",
      "Unknown field 'option'; expected one of format, options."),
     ({"format": "coco", "options": [1]}, "options", "options must be a JSON object."),

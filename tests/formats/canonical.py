@@ -27,6 +27,14 @@ LABELS = [
 ]
 SKELETONS = [Skeleton(label="person", keypoints=["head", "left_hand", "right_hand"],
                       connections=[(0, 1), (0, 2)], flip_pairs=[(1, 2)])]
+# Each family's default class list (FORMATS.md §1): a label whose annotations are all of kinds
+# the family does not take is not one of its classes.
+CLASSES = {
+    "boxes": ["car", "traffic light", "café", "person"],
+    "polygons": ["car", "traffic light", "café"],
+    "classification": ["car", "café", "person"],
+    "keypoints": ["person"],
+}
 CREATED_AT = datetime(2026, 11, 25, 12, 30, 5, tzinfo=UTC)
 
 

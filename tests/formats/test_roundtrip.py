@@ -20,7 +20,7 @@ from annotations.formats.io.source import MemorySource, ZipSource
 from annotations.formats.pipeline import prepare_image
 from annotations.formats.spec import ReadContext
 
-from .canonical import LABELS, canonical_images, export_canonical, image_sizes, zip_members
+from .canonical import CLASSES, LABELS, canonical_images, export_canonical, image_sizes, zip_members
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 FORMAT_IDS = registry.format_ids()
@@ -127,7 +127,7 @@ def test_every_zip_member_is_sorted_under_one_top_folder_with_a_manifest(format_
     manifest = json.loads(zip_members(str(target))[f"{summary.top_folder}/manifest.json"])
     assert manifest["format"] == format_id
     assert manifest["created_at"] == "2026-11-25T12:30:05Z"
-    assert manifest["labels"] == [label.name for label in LABELS]
+    assert manifest["labels"] == CLASSES[registry.get_spec(format_id).family]
     for set_name in manifest["sets"]:
         assert any(m.startswith(f"{summary.top_folder}/{set_name}/") for m in members)
 

@@ -36,6 +36,7 @@ SPEC = FormatSpec(
     id="polygon_single",
     name="LabelMe",
     family="polygons",
+    writes={"box": "box", "polygon": "polygon", "mask": "mask"},  # boxes as rectangle shapes
     normalized=False,
     description="One LabelMe JSON per image with polygons, rectangles and masks; opens in "
     "labelme for review and editing.",

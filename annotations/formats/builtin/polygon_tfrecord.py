@@ -38,6 +38,7 @@ SPEC = FormatSpec(
     id="polygon_tfrecord",
     name="TFRecord Polygon / Masks",
     family="polygons",
+    writes={"box": "mask", "polygon": "mask", "mask": "mask"},  # one PNG mask per object
     normalized=True,
     description="tf.train.Example records with the images embedded and one PNG instance mask per "
     "object; the TensorFlow Object Detection API trains Mask R-CNN on them.",

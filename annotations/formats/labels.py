@@ -1,0 +1,146 @@
+"""The export's class list: which labels are exported, under which names (FORMATS.md §1, §3), and
+what the format converts or leaves out (§2 "Conversions are never silent")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from annotations.formats.options import ExportOptions, OptionError
+from annotations.formats.records import ImageRecord, Label, Skeleton
+from annotations.formats.spec import FAMILY_KINDS, FormatSpec
+
+LabelKinds = Mapping[tuple[str, str], int]  # (label name, annotation kind) -> annotations
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPlan:
+    selected: tuple[str, ...]  # the source labels exported, in dataset order
+    class_of: dict[str, str]  # source label name -> class name, for the selected labels
+    classes: list[Label]  # the class list: renamed, merged, in dataset order
+    identity: bool  # every label exported under its own name: nothing to filter or rename
+
+    def apply(self, image: ImageRecord) -> ImageRecord:
+        """The image with only the selected labels' annotations, under their class names."""
+        if self.identity:
+            return image
+        class_of = self.class_of
+        kept = [a if class_of[a.label] == a.label else replace(a, label=class_of[a.label])
+                for a in image.annotations if a.label in class_of]
+        return replace(image, annotations=kept)
+
+    def skeletons(self, skeletons: Iterable[Skeleton]) -> list[Skeleton]:
+        """The selected labels' skeletons under their class names (a merged class keeps the
+        first one)."""
+        found: dict[str, Skeleton] = {}
+        for skeleton in skeletons:
+            name = self.class_of.get(skeleton.label)
+            if name is not None and name not in found:
+                found[name] = skeleton if name == skeleton.label else \
+                    replace(skeleton, label=name)
+        return list(found.values())
+
+
+def default_selection(labels: list[Label], counts: LabelKinds, family: str) -> list[str]:
+    """Every label except those whose annotations are all of kinds the family does not take;
+    labels with no annotation at all stay selected."""
+    takes = set(FAMILY_KINDS[family])
+    kinds: dict[str, set[str]] = {}
+    for (name, kind), n in counts.items():
+        if n:
+            kinds.setdefault(name, set()).add(kind)
+    return [label.name for label in labels
+            if not kinds.get(label.name) or kinds[label.name] & takes]
+
+
+def class_plan(labels: list[Label], counts: LabelKinds, spec: FormatSpec,
+               options: ExportOptions) -> ClassPlan:
+    """The class list for these options. Unknown label names are refused (OptionError)."""
+    names = [label.name for label in labels]
+    known = set(names)
+    asked = list(options.labels) if options.labels is not None else None
+    unknown = [n for n in (asked or []) + list(options.rename) if n not in known]
+    if unknown:
+        listed = ", ".join(repr(n) for n in names) or "none"
+        field = "labels" if unknown[0] in (asked or []) else "rename"
+        raise OptionError(field, f"No label {unknown[0]!r} in this dataset (its labels: "
+                                 f"{listed}).")
+    chosen = set(asked) if asked is not None else set(default_selection(labels, counts,
+                                                                         spec.family))
+    selected = tuple(n for n in names if n in chosen)
+    class_of = {n: options.rename.get(n, n) for n in selected}
+    classes: dict[str, Label] = {}
+    for label in labels:
+        name = class_of.get(label.name)
+        if name is not None and name not in classes:
+            classes[name] = label if name == label.name else replace(label, name=name)
+    identity = len(selected) == len(names) and all(k == v for k, v in class_of.items())
+    return ClassPlan(selected, class_of, list(classes.values()), identity)
+
+
+def conversions(counts: LabelKinds, plan: ClassPlan, spec: FormatSpec
+                ) -> tuple[dict[str, int], dict[str, int]]:
+    """(converted, dropped): `<stored kind>_as_<written kind>` and the kinds the format cannot
+    carry, over the selected labels; `label` counts the unselected labels' annotations."""
+    converted: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    writes = spec.written_kinds
+    for (label, kind), n in counts.items():
+        if not n:
+            continue
+        if label not in plan.class_of:
+            dropped["label"] += n
+        elif kind not in writes:
+            dropped[kind] += n
+        elif writes[kind] != kind:
+            converted[f"{kind}_as_{writes[kind]}"] += n
+    return dict(sorted(converted.items())), dict(sorted(dropped.items()))
+
+
+def count_label_kinds(images: Iterable[ImageRecord]) -> dict[tuple[str, str], int]:
+    """(label, kind) -> annotations of records (the database answers this with one query)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for image in images:
+        for a in image.annotations:
+            counts[(a.label, a.kind)] += 1
+    return dict(counts)
+
+
+def image_classes(images: Iterable[ImageRecord], plan: ClassPlan, family: str
+                  ) -> dict[int, tuple[int, ...]]:
+    """Each image's class ids (positions in the class list) among the family's kinds: what a
+    stratified split balances."""
+    takes = set(FAMILY_KINDS[family])
+    index = {label.name: i for i, label in enumerate(plan.classes)}
+    found = {}
+    for image in images:
+        ids = {index[plan.class_of[a.label]] for a in image.annotations
+               if a.kind in takes and a.label in plan.class_of}
+        found[image.id] = tuple(sorted(ids))
+    return found
+
+
+def describe(converted: Mapping[str, int], dropped: Mapping[str, int], spec: FormatSpec
+             ) -> list[str]:
+    """One line per conversion or drop, for the popup ("11 polygons written as boxes")."""
+    lines = [f"{n} {_plural(kind, n)} written as {_plural(written, n)}"
+             for kind, written, n in ((*key.split("_as_"), n) for key, n in converted.items())]
+    for kind, n in dropped.items():
+        if kind == "label":
+            lines.append(f"{n} {_plural('annotation', n)} of unselected labels not written")
+        else:
+            lines.append(f"{n} {_plural(kind, n)} not written: {spec.name} has no "
+                         f"{KIND_PHRASES.get(kind, kind)}")
+    return lines
+
+
+KIND_PHRASES = {"tag": "image-level classes", "box": "boxes", "polygon": "polygons",
+                "mask": "masks", "keypoints": "keypoints"}
+PLURALS = {"box": "boxes", "keypoints": "keypoint instances", "mask": "masks",
+           "polygon": "polygons", "tag": "tags", "annotation": "annotations"}
+SINGULARS = {"keypoints": "keypoint instance"}
+
+
+def _plural(kind: str, n: int) -> str:
+    return PLURALS.get(kind, kind + "s") if n != 1 else SINGULARS.get(kind, kind)

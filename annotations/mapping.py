@@ -53,14 +53,15 @@ def image_checksums(dataset: Dataset) -> dict[int, str]:
                 .iterator(chunk_size=10_000))
 
 
-def image_label_names(dataset: Dataset, kinds: tuple[str, ...]) -> dict[int, set[str]]:
-    """Image id -> names of the labels of its annotations of these kinds (a stratified split's
-    input), from one query over the distinct (image, label) pairs."""
+def image_label_counts(dataset: Dataset, kinds: tuple[str, ...]) -> dict[int, dict[str, int]]:
+    """Image id -> {label name: annotations of these kinds}: a stratified split's input and the
+    export preview's, from one query grouped by (image, label)."""
+    names = dict(Label.objects.filter(dataset=dataset).values_list("id", "name"))
     rows = (Annotation.objects.filter(label__dataset=dataset, kind__in=kinds)
-            .values_list("image_id", "label__name").distinct().order_by())
-    found: dict[int, set[str]] = {}
-    for image_id, name in rows.iterator(chunk_size=10_000):
-        found.setdefault(image_id, set()).add(name)
+            .values_list("image_id", "label_id").annotate(n=Count("id")).order_by())
+    found: dict[int, dict[str, int]] = {}
+    for image_id, label_id, n in rows.iterator(chunk_size=10_000):
+        found.setdefault(image_id, {})[names[label_id]] = n
     return found
 
 

@@ -25,7 +25,7 @@ import nexus
 from annotations import mapping
 from annotations.formats import registry
 from annotations.formats.errors import FormatError
-from annotations.formats.labels import class_plan
+from annotations.formats.labels import class_ids, class_plan
 from annotations.formats.options import ExportOptions, OptionError
 from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from annotations.formats.spec import FAMILY_KINDS
@@ -115,11 +115,7 @@ def build_request(job: ExportJob) -> ExportRequest:
     classes = hashes = None
     if options.split_mode == "stratified":
         plan = class_plan(labels, label_kinds, spec, options)
-        index = {label.name: i for i, label in enumerate(plan.classes)}
-        classes = {image_id: tuple({index[plan.class_of[n]] for n in names
-                                    if n in plan.class_of})
-                   for image_id, names in mapping.image_label_names(
-                       dataset, FAMILY_KINDS[spec.family]).items()}
+        classes = class_ids(mapping.image_label_counts(dataset, FAMILY_KINDS[spec.family]), plan)
     elif options.split_mode == "stable":
         hashes = mapping.image_checksums(dataset)
     chunk = settings.NEXUS_EXPORT_CHUNK

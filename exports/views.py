@@ -13,13 +13,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from annotations.formats import registry
-from annotations.formats.options import default_normalized
+from annotations.formats.options import OptionError, default_normalized
+from annotations.formats.splits import SPLIT_MODES
 from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
-from . import links, selectors, services, storage
-from .forms import ExportForm
+from . import links, preview, selectors, services, storage
+from .forms import RENAME_PREFIX, ExportForm
 from .models import ExportJob
 
 JOBS_SHOWN = 50
@@ -69,9 +70,68 @@ def _popup(request: HttpRequest, dataset: Dataset, form: ExportForm, status: int
         group["choices"] = [{"spec": spec, "normalized": _normalized_default(spec),
                              "images_always_included": spec.images_always_included}
                             for spec in group["formats"]]
+    spec = _chosen_spec(form.data.get("format"), groups)
     context = {"dataset": dataset, "form": form, "groups": groups,
-               "image_count": dataset.images.count()}
+               "image_count": dataset.images.count(), "split_modes": SPLIT_MODES}
+    if spec is not None:
+        context.update(_labels_context(dataset, spec, form))
+        context.update(_preview_context(dataset, spec, form))
     return render(request, "exports/popup.html", context, status=status)
+
+
+def _chosen_spec(format_id: str | None, groups: list[dict]):
+    """The format asked for, else the first one this dataset can export (the popup's pick)."""
+    spec = _spec_or_none(format_id) if format_id else None
+    if spec is not None:
+        return spec
+    return next((s for g in groups if not g["disabled_reason"] for s in g["formats"]), None)
+
+
+def _labels_context(dataset: Dataset, spec, form: ExportForm) -> dict:
+    choices = preview.label_choices(dataset, spec)
+    if form.is_bound and form.data.get("labels_listed"):
+        checked = set(form.data.getlist("labels"))
+        for choice in choices:
+            choice["selected"] = choice["name"] in checked
+            choice["rename"] = form.data.get(f"{RENAME_PREFIX}{choice['name']}", "")
+    return {"label_choices": choices, "label_spec": spec}
+
+
+def _preview_context(dataset: Dataset, spec, form: ExportForm) -> dict:
+    """The preview of the form's options; options that do not parse show their error instead."""
+    data = form.data if form.is_bound else {"format": spec.id, "include_images": "on"}
+    check = ExportForm(data)
+    if not check.is_valid():
+        return {"preview": None, "preview_error": " ".join(
+            m for messages in check.errors.values() for m in messages)}
+    try:
+        shown = preview.export_preview(dataset, registry.get_spec(check.cleaned_data["format"]),
+                                       check.cleaned_data["options"])
+    except OptionError as exc:
+        return {"preview": None, "preview_error": exc.message}
+    return {"preview": shown, "preview_error": ""}
+
+
+@require_http_methods(["GET", "POST"])
+def export_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The popup's "what will be written" part for the options as they stand (HTMX)."""
+    dataset = dataset_for(request.user, pk)
+    form = ExportForm(request.POST if request.method == "POST" else request.GET)
+    spec = _spec_or_none(form.data.get("format", ""))
+    if spec is None:
+        return HttpResponse("", status=204)
+    return render(request, "exports/preview.html", _preview_context(dataset, spec, form))
+
+
+@require_GET
+def export_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    """The popup's label list for a format's family (HTMX, when the format changes)."""
+    dataset = dataset_for(request.user, pk)
+    spec = _spec_or_none(request.GET.get("format", ""))
+    if spec is None:
+        raise Http404("Unknown export format.")
+    return render(request, "exports/labels.html",
+                  _labels_context(dataset, spec, ExportForm(initial={})))
 
 
 @require_http_methods(["GET", "POST"])

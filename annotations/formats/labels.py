@@ -107,18 +107,22 @@ def count_label_kinds(images: Iterable[ImageRecord]) -> dict[tuple[str, str], in
     return dict(counts)
 
 
+def class_ids(labels_by_image: Mapping[int, Iterable[str]], plan: ClassPlan
+              ) -> dict[int, tuple[int, ...]]:
+    """Image id -> its distinct class ids (positions in the class list), from the names of the
+    labels it has: what a stratified split balances."""
+    index = {label.name: i for i, label in enumerate(plan.classes)}
+    class_of = plan.class_of
+    return {image_id: tuple(sorted({index[class_of[n]] for n in names if n in class_of}))
+            for image_id, names in labels_by_image.items()}
+
+
 def image_classes(images: Iterable[ImageRecord], plan: ClassPlan, family: str
                   ) -> dict[int, tuple[int, ...]]:
-    """Each image's class ids (positions in the class list) among the family's kinds: what a
-    stratified split balances."""
+    """`class_ids` of records, over the family's kinds."""
     takes = set(FAMILY_KINDS[family])
-    index = {label.name: i for i, label in enumerate(plan.classes)}
-    found = {}
-    for image in images:
-        ids = {index[plan.class_of[a.label]] for a in image.annotations
-               if a.kind in takes and a.label in plan.class_of}
-        found[image.id] = tuple(sorted(ids))
-    return found
+    return class_ids({image.id: [a.label for a in image.annotations if a.kind in takes]
+                      for image in images}, plan)
 
 
 def describe(converted: Mapping[str, int], dropped: Mapping[str, int], spec: FormatSpec

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  function testCount(n, ratio) {
+  function heldOut(n, ratio) {
     return Math.min(n, Math.max(0, Math.floor(ratio * n + 0.5)));  // FORMATS.md §3
   }
 
@@ -14,6 +14,7 @@
     var includeImages = form.querySelector("#id_include_images");
     var includeNote = form.querySelector("#include-images-note");
     var slider = form.querySelector("#id_split_ratio");
+    var validSlider = form.querySelector("#id_valid_ratio");
     var counts = form.querySelector("#split-counts");
     var n = parseInt(dialog.dataset.imageCount || "0", 10);
 
@@ -35,9 +36,13 @@
       includeNote.hidden = !always;
       updateWarning();
     }
-    function onSplit() {
-      var test = testCount(n, parseFloat(slider.value));
-      counts.textContent = (n - test) + " train / " + test + " test";
+    function onSplit() {  // the sizes of a random split; stable ones are close to them
+      var test = heldOut(n, parseFloat(slider.value));
+      var valid = Math.min(n - test, heldOut(n, parseFloat(validSlider.value)));
+      var over = parseFloat(slider.value) + parseFloat(validSlider.value) > 1.0000001;
+      counts.textContent = over ? "Train-test split and validation share add up to more than 1"
+        : (n - test - valid) + " train / " + valid + " valid / " + test + " test";
+      counts.classList.toggle("error", over);
     }
     if (!option()) {  // preselect the first format this dataset can export
       for (var i = 0; i < choices.length; i++) {
@@ -47,6 +52,7 @@
     choices.forEach(function (c) { c.addEventListener("change", onFormat); });
     normalized.addEventListener("change", updateWarning);
     slider.addEventListener("input", onSplit);
+    validSlider.addEventListener("input", onSplit);
     dialog.querySelectorAll("[data-close]").forEach(function (b) {
       b.addEventListener("click", function () { dialog.close(); });
     });

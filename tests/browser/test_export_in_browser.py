@@ -66,7 +66,7 @@ def test_export_from_the_popup_to_a_downloaded_zip(page, worker, demo):
     expect(warning).to_be_hidden()
     page.get_by_role("checkbox", name="Shuffle").check()
     page.get_by_label("Train-Test Split").fill("0.25")
-    expect(page.locator("#split-counts")).to_have_text("9 train / 3 test")
+    expect(page.locator("#split-counts")).to_have_text("9 train / 0 valid / 3 test")
     page.shots("popup-filled")
 
     dialog.get_by_role("button", name="Export", exact=True).click()

@@ -42,7 +42,7 @@ def test_the_popup_offers_every_family_and_disables_formats_with_nothing_to_expo
     assert 'value="yolo_darknet" data-normalized="on"' in popup
     assert 'value="coco" data-normalized="off"' in popup
     assert "This dataset has no classification to export." in popup
-    assert "12 train / 0 test" in popup
+    assert "12 train / 0 valid / 0 test" in popup
 
 
 def test_export_creates_a_queued_job_and_shows_it_in_current_jobs(owner_client, demo):

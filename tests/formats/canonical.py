@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 import numpy as np
 from PIL import Image, ImageDraw
 
+from annotations.formats import registry
 from annotations.formats.families import rle
+from annotations.formats.labels import class_plan, count_label_kinds, image_classes
 from annotations.formats.options import ExportOptions
 from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
@@ -90,20 +92,26 @@ def image_sizes() -> dict[str, tuple[int, int]]:
 def export_canonical(format_id: str, target: str, *, normalized: bool = False,
                      split_ratio: float = 0.0, shuffle: bool = False, seed: int = 0,
                      include_images: bool = False, images: list[ImageRecord] | None = None,
-                     labels: list[Label] | None = None):
-    """Export the canonical set (or `images`) to `target` through the real pipeline."""
+                     dataset_labels: list[Label] | None = None, **more_options):
+    """Export the canonical set (or `images`) to `target` through the real pipeline;
+    `more_options` are further ExportOptions fields (valid_ratio, split_mode, labels, ...)."""
     images = images if images is not None else canonical_images()
     store = {image.ref: image_bytes(image) for image in images}
     for image in images:
         image.sha256 = hashlib.sha256(store[image.ref]).hexdigest()
     options = ExportOptions(normalized=normalized, shuffle=shuffle, seed=seed,
-                            split_ratio=split_ratio, include_images=include_images)
+                            split_ratio=split_ratio, include_images=include_images,
+                            **more_options)
+    labels = dataset_labels if dataset_labels is not None else LABELS
+    spec = registry.get_spec(format_id)
+    plan = class_plan(labels, count_label_kinds(images), spec, options)
     by_id = {image.id: image for image in images}
-    sets = {name: [by_id[i] for i in ids]
-            for name, ids in order_and_split([i.id for i in images], options).items()}
+    split = order_and_split([i.id for i in images], options,
+                            classes=image_classes(images, plan, spec.family),
+                            hashes={image.id: image.sha256 for image in images})
+    sets = {name: [by_id[i] for i in ids] for name, ids in split.items()}
     request = ExportRequest(format_id=format_id, dataset_id=1, dataset_name="Canonical Set",
-                            created_at=CREATED_AT, options=options,
-                            labels=labels if labels is not None else LABELS,
+                            created_at=CREATED_AT, options=options, labels=labels,
                             skeletons=SKELETONS, sets=sets, total_images=len(images))
     return export_zip(request, target, image_loader=lambda ref: io.BytesIO(store[ref]))
 

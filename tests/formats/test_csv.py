@@ -82,7 +82,7 @@ def test_labels_starting_with_formula_characters_are_prefixed_and_read_back(
     labels = [Label(name) for name in FORMULA_LABELS]
     images = [image("a.jpg", 1, *((n, (1, 2, 3, 4)) for n in FORMULA_LABELS),
                     tags=tuple(FORMULA_LABELS))]
-    members, _ = export(format_id, tmp_path, images=images, labels=labels)
+    members, _ = export(format_id, tmp_path, images=images, dataset_labels=labels)
     assert [row[label_column] for row in _rows(members)[1:]] == [
         "'=SUM(A1)", "'+cmd", "'-1", "'@home", "plain, with comma"]
     assert '"plain, with comma"' in text(members, CSV)  # quoted, not split
@@ -123,7 +123,8 @@ def test_classification_writes_one_row_per_image_and_class(tmp_path):
               image("b.jpg", 2, ("car", (1, 2, 3, 4))),  # boxes are not classes
               image("c.jpg", 3, tags=("dog",))]
     members, manifest = export("csv_classification", tmp_path,
-                               labels=[Label("cat"), Label("dog"), Label("car")], images=images)
+                               dataset_labels=[Label("cat"), Label("dog"), Label("car")],
+                               images=images)
     assert text(members, CSV) == "filename,label\na.jpg,cat\na.jpg,dog\nc.jpg,dog\n"
     assert manifest["left_out"] == [{"file": "b.jpg", "reason": "no class"}]
     assert manifest["sets"]["train"]["images"] == 2

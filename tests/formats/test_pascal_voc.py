@@ -81,7 +81,7 @@ def test_normalized_boxes_are_plain_fractions_without_the_one_pixel_shift(tmp_pa
 def test_the_layout_lists_stems_in_set_order_and_a_cvat_labelmap(tmp_path):
     images = [image("b.jpg", 1), image("a.png", 2), image("c.jpg", 3)]
     labels = [Label("dog", (1, 2, 3)), Label("cat", (250, 0, 9))]
-    members, _ = export("pascal_voc", tmp_path, images=images, labels=labels, shuffle=True,
+    members, _ = export("pascal_voc", tmp_path, images=images, dataset_labels=labels, shuffle=True,
                         seed=1, split_ratio=0.34, include_images=True)
     train = text(members, "train/ImageSets/Main/train.txt")
     test = text(members, "test/ImageSets/Main/test.txt")

@@ -230,7 +230,7 @@ def test_the_label_map_parses_as_a_string_int_label_map_with_escaped_names(tmp_p
 
     labels = [*LABELS, Label('say "hi"'), Label("back\\slash\\t")]  # a literal \t
     target = tmp_path / "out.zip"
-    export_canonical("tfrecord", str(target), labels=labels)
+    export_canonical("tfrecord", str(target), dataset_labels=labels)
     text = zip_members(str(target))[
         "canonical-set-tfrecord-20261125-123005/train/label_map.pbtxt"].decode()
     assert text.startswith('item {\n  name: "car"\n  id: 1\n}\nitem {\n')

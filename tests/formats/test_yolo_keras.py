@@ -19,7 +19,7 @@ LABELS = [Label("car"), Label("dog")]
 def test_lines_hold_whole_pixel_corners_and_zero_based_classes(tmp_path):
     images = [image("a.jpg", 1, ("dog", (10, 20, 110.5, 220.25)), ("car", (0.4, 0.6, 2.5, 3.5))),
               image("b.jpg", 2)]
-    members, _ = export("yolo_keras_pytorch", tmp_path, images=images, labels=LABELS)
+    members, _ = export("yolo_keras_pytorch", tmp_path, images=images, dataset_labels=LABELS)
     # Python round: 110.5 -> 110 and 2.5 -> 2 (half to even), 0.6 -> 1, 3.5 -> 4
     assert text(members, "train/_annotations.txt") == "a.jpg 10,20,110,220,1 0,1,2,4,0\nb.jpg\n"
     assert text(members, "train/_classes.txt") == "car\ndog\n"
@@ -27,7 +27,7 @@ def test_lines_hold_whole_pixel_corners_and_zero_based_classes(tmp_path):
 
 def test_normalized_lines_hold_fractions(tmp_path):
     images = [image("a.jpg", 1, ("dog", (64, 48, 640, 240)))]
-    members, _ = export("yolo_keras_pytorch", tmp_path, images=images, labels=LABELS,
+    members, _ = export("yolo_keras_pytorch", tmp_path, images=images, dataset_labels=LABELS,
                         normalized=True)
     assert text(members, "train/_annotations.txt") == "a.jpg 0.1,0.1,1,0.5,1\n"
 
@@ -35,7 +35,7 @@ def test_normalized_lines_hold_fractions(tmp_path):
 def test_file_names_with_whitespace_are_renamed_and_listed_in_the_manifest(tmp_path):
     images = [image("my photo.jpg", 5, ("car", (1, 2, 3, 4))), image("tab\there.png", 6),
               image("plain.jpg", 7)]
-    members, manifest = export("yolo_keras_pytorch", tmp_path, images=images, labels=LABELS,
+    members, manifest = export("yolo_keras_pytorch", tmp_path, images=images, dataset_labels=LABELS,
                                include_images=True)
     assert manifest["renamed"] == [{"from": "my photo.jpg", "to": "my_photo__5.jpg"},
                                    {"from": "tab\there.png", "to": "tab_here__6.png"}]

@@ -1,6 +1,7 @@
 """YOLO Darknet / Ultralytics: one text file of `class cx cy w h` lines per image.
 
-    <top>/data.yaml                 names, nc, train: train/images, val: test/images
+    <top>/data.yaml                 names, nc, train: train/images, val: valid/ or test/images,
+                                    test: test/images (with a valid/ set)
     <top>/train/classes.txt         one class name a line, line index = class id
     <top>/train/labels/<stem>.txt   `0 0.500000 0.500000 0.250000 0.250000`
     <top>/train/images/<file>
@@ -65,11 +66,14 @@ def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
 
 def write_root(root: ExportRoot, out: ZipSink) -> None:
     sets = root.set_names or ["train"]
-    train = sets[0] if "train" not in sets else "train"
-    val = "test" if "test" in sets else train
+    train = "train" if "train" in sets else sets[0]
+    # val: valid/ when there is one, else test/; a missing set: both name the one that exists.
+    val = "valid" if "valid" in sets else "test" if "test" in sets else train
     names = "".join(f"  - {_yaml_string(label.name)}\n" for label in root.labels)
     text = f"names:\n{names}" if names else "names: []\n"
     text += f"nc: {len(root.labels)}\ntrain: {train}/images\nval: {val}/images\n"
+    if val == "valid" and "test" in sets:
+        text += "test: test/images\n"
     out.add_bytes(root.folder + "data.yaml", text)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.formats import registry
+from annotations.formats.splits import SPLIT_MODES
 from datasets.models import Dataset
 from exports import services, storage
 from exports.forms import parse_export_options, parse_format
@@ -24,6 +25,16 @@ class Command(BaseCommand):
         parser.add_argument("dataset", help="dataset id, or its name or slug when unambiguous")
         parser.add_argument("--format", required=True, choices=registry.format_ids())
         parser.add_argument("--split", default="0", help="share of images in test/ (0.0-1.0)")
+        parser.add_argument("--valid", default=None, help="share of images in valid/ (0.0-1.0)")
+        parser.add_argument("--split-mode", default=None, choices=SPLIT_MODES,
+                            help="random (default), stratified or stable")
+        parser.add_argument("--labels", default=None,
+                            help="comma-separated label names to export (default: every label "
+                                 "the format's family carries)")
+        parser.add_argument("--rename", action="append", default=None, metavar="OLD=NEW",
+                            help="rename a label (repeat; two labels renamed alike merge)")
+        parser.add_argument("--annotated-only", action="store_true", default=None,
+                            help="leave out images with nothing to write")
         parser.add_argument("--shuffle", action="store_true")
         parser.add_argument("--seed", default=None)
         parser.add_argument("--normalized", action="store_true", default=None,
@@ -42,7 +53,9 @@ class Command(BaseCommand):
             options = parse_export_options(  # normalized None: the format's convention
                 {"normalized": opts["normalized"], "shuffle": opts["shuffle"],
                  "seed": opts["seed"], "split_ratio": opts["split"],
-                 "include_images": opts["include_images"]}, spec)
+                 "include_images": opts["include_images"], "valid_ratio": opts["valid"],
+                 "split_mode": opts["split_mode"], "labels": opts["labels"],
+                 "rename": opts["rename"], "annotated_only": opts["annotated_only"]}, spec)
             job, _ = services.export_job_create(owner=dataset.owner, dataset=dataset,
                                                 format_id=spec.id, options=options,
                                                 enqueue=False, reuse_active=False)

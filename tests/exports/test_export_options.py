@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 
 from django.core.management import call_command
 from django.urls import reverse

@@ -33,6 +33,13 @@ class InvalidOption(ApiError):
     status, code = 400, "invalid_option"
 
 
+class UnusableOption(InvalidOption):
+    """An option of the right type whose value cannot be used (out of range, shares adding up to
+    more than 1, a label the dataset does not have): the request was understood, 422."""
+
+    status = 422
+
+
 class AuthenticationRequired(ApiError):
     status, code = 401, "authentication_required"
 

@@ -198,7 +198,10 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "202": _ok("Created and queued; poll its url.", "ExportJob", LOCATION),
                     "200": _ok("The identical active export.", "ExportJob", LOCATION),
-                    "400": _error("Invalid JSON or option; `field` names it.", "invalid_json",
+                    "400": _error("Invalid JSON, an option of the wrong type or an unknown "
+                                  "field; `field` names it.", "invalid_json", "invalid_option"),
+                    "422": _error("An option value that cannot be used (out of range, shares "
+                                  "over 1, an unknown label); `field` names it.",
                                   "invalid_option"),
                     "401": UNAUTHORIZED, "404": NOT_FOUND,
                     "429": _error("Too many exports queued or running.", "too_many_exports",

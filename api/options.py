@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from annotations.formats.options import ExportOptions, OptionError, option_json_types, parse_options
 from exports.forms import parse_format
 
-from .errors import InvalidJson, InvalidOption
+from .errors import InvalidJson, InvalidOption, UnusableOption
 
 # What each JSON Schema type accepts, and how a refusal names it.
 JSON_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -60,7 +60,7 @@ def export_request(data: dict[str, Any]) -> tuple[str, ExportOptions]:
     try:
         return spec.id, parse_options(options, spec)
     except OptionError as exc:
-        raise InvalidOption(exc.message, field=f"options.{exc.field}")
+        raise UnusableOption(exc.message, field=f"options.{exc.field}")
 
 
 def _refuse_unknown(data: dict, known: tuple[str, ...], path: str) -> None:

@@ -15,7 +15,7 @@ from exports.models import ExportJob
 from exports.services import export_job_create
 
 from . import auth
-from .errors import InvalidOption, TooManyExports
+from .errors import InvalidOption, TooManyExports, UnusableOption
 from .models import ApiToken
 
 RETRY_AFTER_SECONDS = 30
@@ -54,8 +54,9 @@ def api_export_create(*, owner: AbstractBaseUser, dataset: Dataset, format_id: s
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"format": exc.messages}
             field, messages = next(iter(errors.items()))
-            raise InvalidOption(messages[0], field=field if field == "format" else
-                                f"options.{field}")
+            if field == "format":
+                raise InvalidOption(messages[0], field=field)
+            raise UnusableOption(messages[0], field=f"options.{field}")
         if created and active >= limit:
             # Raising inside the atomic block rolls the new job back, and its enqueue with it
             # (on_commit callbacks of a rolled-back block never run).

@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/probes.py web <out dir>      Current Jobs with 200 jobs, and the
                                                              Annotations tab's first page
     .venv/bin/python benchmarks/probes.py import <coco.json> the COCO reader (parse + validate)
+    .venv/bin/python benchmarks/probes.py splits <out dir>   a stratified split of 100k images x
+                                                             80 classes, and the export popup's
+                                                             preview of bench-boxes
 
 Each prints one JSON object: medians in milliseconds (web) or seconds (import).
 """
@@ -89,6 +92,47 @@ def import_coco(path: Path) -> dict:
             "annotations": sum(len(i.annotations) for i in result.images)}
 
 
+def splits(out: Path) -> dict:
+    """The stratified split alone (synthetic: 100k images, 1-3 of 80 classes each, skewed), then
+    the preview table the popup asks for on the benchmark's box dataset (milliseconds)."""
+    import random
+
+    sys.path.insert(0, str(ROOT))
+    from annotations.formats.splits import stratified_split
+
+    rng = random.Random(0)
+    weights = [1 / (c + 1) for c in range(80)]
+    classes = [tuple(sorted(set(rng.choices(range(80), weights, k=rng.randint(1, 3)))))
+               for _ in range(100_000)]
+    ids = list(range(100_000))
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        stratified_split(ids, classes, 7, 0.2, 0.1)
+        times.append(time.perf_counter() - started)
+    figures = {"stratified_100k_x80_s": round(statistics.median(times), 3)}
+    if not (out / "db.sqlite3").exists() and not any(out.glob("*.sqlite3")):
+        return figures
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import setup_django
+
+    setup_django(out)
+    from annotations.formats import registry
+    from annotations.formats.options import ExportOptions
+    from datasets.models import Dataset
+    from exports.preview import export_preview
+
+    dataset = Dataset.objects.get(owner__username="bench", name="bench-boxes")
+    spec = registry.get_spec("coco")
+    figures["preview_images"] = dataset.images.count()
+    for mode in ("random", "stratified"):
+        options = ExportOptions(seed=1, split_ratio=0.2, valid_ratio=0.1, split_mode=mode)
+        figures[f"preview_{mode}_ms"] = _median_ms(
+            lambda options=options: export_preview(dataset, spec, options), repeat=5)
+    return figures
+
+
 if __name__ == "__main__":
     what, where = sys.argv[1], Path(sys.argv[2]).resolve()
-    print(json.dumps(web(where) if what == "web" else import_coco(where)))
+    probes = {"web": web, "import": import_coco, "splits": splits}
+    print(json.dumps(probes[what](where)))

@@ -127,6 +127,10 @@ def test_a_picked_seed_is_recorded(api, demo):
     assert body["options"]["seed"] == ExportJob.objects.get().options["seed"]
 
 
+UNUSABLE = ("'split_ratio': 1.5", "'seed': -1", "'valid_ratio'", "'split_mode'", "'labels'",
+            "'rename'")
+
+
 @pytest.mark.parametrize("body,field,message", [
     ({"format": "nope"}, "format", "Unknown export format 'nope'."),
     ({}, "format", 'Give an export format, e.g. "coco"; GET /api/v1/formats/ lists them.'),
@@ -158,9 +162,11 @@ def test_a_picked_seed_is_recorded(api, demo):
      "Unknown field 'option'; expected one of format, options."),
     ({"format": "coco", "options": [1]}, "options", "options must be a JSON object."),
 ])
-def test_invalid_options_are_400_with_the_field(api, demo, body, field, message):
+def test_invalid_options_are_refused_with_the_field(api, demo, body, field, message):
+    """Malformed (wrong type, unknown field): 400; well-formed but unusable values: 422."""
     response = create(api, demo, body)
-    assert response.status_code == 400
+    unusable = any(marker in repr(body) for marker in UNUSABLE)
+    assert response.status_code == (422 if unusable else 400)
     assert response.json() == {"code": "invalid_option", "field": field, "message": message}
     assert not ExportJob.objects.exists()
 

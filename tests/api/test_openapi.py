@@ -64,6 +64,8 @@ def test_every_documented_response_is_produced_and_matches_its_schema(
     assert api.get("/api/v1/openapi.json").status_code == 200
 
     assert api.post(exports_url(demo), {"format": "nope"}).status_code == 400
+    assert api.post(exports_url(demo), {"format": "coco", "options": {
+        "split_ratio": 0.6, "valid_ratio": 0.6}}).status_code == 422
     assert anonymous.post(exports_url(demo), {"format": "coco"}).status_code == 401
     assert stranger.post(exports_url(demo), {"format": "coco"}).status_code == 404
     queued = api.post(exports_url(demo), {"format": "coco"})

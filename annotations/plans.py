@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 from django.db import connections, router, transaction
+from django.db.models import F
 
 from annotations.formats.io.collector import fewer_collections
 from datasets.models import Dataset, Image, Skeleton
@@ -192,6 +193,9 @@ def plan_apply(*, dataset: Dataset, plan: Plan, guard: Callable[[], None] | None
                   "labels_created": len([n for n in plan.labels if n not in before]),
                   "skeletons": skeletons, "already_in_dataset": skipped,
                   "images_gone": len(gone)}
+        if written:
+            Dataset.objects.filter(pk=dataset.pk).update(
+                annotations_version=F("annotations_version") + 1)
         if finish is not None:
             finish(counts)
     return counts

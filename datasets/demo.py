@@ -12,6 +12,7 @@ import random
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
@@ -68,6 +69,7 @@ def build_demo_dataset(owner) -> Dataset:
         rows += [Annotation(image=image, label=labels[r.label], **annotation_fields(r))
                  for r in records]
     Annotation.objects.bulk_create(rows)
+    Dataset.objects.filter(pk=dataset.pk).update(annotations_version=F("annotations_version") + 1)
     return dataset
 
 

@@ -10,6 +10,8 @@ class Dataset(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220)
     created = models.DateTimeField(auto_now_add=True)
+    # Bumped whenever annotations are written, so that caches of them know they are stale.
+    annotations_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created", "-id"]

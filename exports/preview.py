@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from annotations import mapping
-from annotations.formats.labels import ClassPlan, class_ids, class_plan, conversions, describe
+from annotations.formats.labels import class_plan, conversions, describe
 from annotations.formats.options import ExportOptions
 from annotations.formats.pipeline import order_and_split
 from annotations.formats.spec import FAMILY_KINDS, FormatSpec
@@ -54,47 +54,63 @@ def label_choices(dataset: Dataset, spec: FormatSpec) -> list[dict]:
 
 
 def export_preview(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -> ExportPreview:
+    import numpy as np
+
     options = options.for_format(spec)
     if options.seed is None:  # a preview of "a new random seed": any seed shows the sizes
         options = replace(options, seed=0)
-    counts = mapping.dataset_label_kinds(dataset)
+    counts = mapping.kept_per_version(dataset, ("label kinds",),
+                                      lambda: mapping.dataset_label_kinds(dataset))
     plan = class_plan(mapping.dataset_labels(dataset), counts, spec, options)
-    kinds = FAMILY_KINDS[spec.family]
-    per_image = mapping.image_label_counts(dataset, kinds)  # id -> {label name: annotations}
-    ids = mapping.image_ids_in_upload_order(dataset)
-    split = order_and_split(ids, options, classes=class_ids(per_image, plan),
+    matrix = mapping.label_matrix(dataset, FAMILY_KINDS[spec.family])
+    upload_order = mapping.image_ids_in_upload_order(dataset)
+    image_ids = np.sort(np.asarray(upload_order, dtype=np.int64))  # read now: images change
+    where = np.searchsorted(image_ids, matrix.image).clip(0, max(len(image_ids) - 1, 0))
+    alive = image_ids[where] == matrix.image if len(image_ids) else matrix.image < 0
+    index = {label.name: i for i, label in enumerate(plan.classes)}
+    to_class = np.array([index[plan.class_of[n]] if n in plan.class_of else -1
+                         for n in matrix.label_names] or [-1], dtype=np.int64)
+    pair_class = to_class[matrix.label] if len(matrix.label) else matrix.label
+    kept = (pair_class >= 0) & alive
+    image, cls, n = where[kept], pair_class[kept], matrix.count[kept]  # image: its position
+    classes = None
+    if options.split_mode == "stratified":
+        classes = {}
+        for i, c in zip(image_ids[image].tolist(), cls.tolist(), strict=True):
+            classes.setdefault(i, set()).add(c)
+    split = order_and_split(upload_order, options,
+                            classes={i: tuple(c) for i, c in (classes or {}).items()},
                             hashes=mapping.image_checksums(dataset)
                             if options.split_mode == "stable" else None)
+    set_of = np.full(len(image_ids), -1, dtype=np.int64)
+    for code, set_ids in enumerate(split.values()):
+        set_of[np.searchsorted(image_ids, np.asarray(set_ids, dtype=np.int64))] = code
+    has_any = np.zeros(len(image_ids), dtype=bool)
+    has_any[image] = True
+    merged = len(set(plan.class_of.values())) < len(plan.class_of)
+    n_classes = max(len(plan.classes), 1)
+    pair_set = set_of[image]
     skips_empty = spec.skips_empty or options.annotated_only
     sets, left_out = [], 0
-    for name, set_ids in split.items():
-        preview = SetPreview(name)
-        for image_id in set_ids:
-            written = _written(per_image.get(image_id), plan)
-            if skips_empty and not written:
-                left_out += 1
-                continue
-            preview.images += 1
-            for class_name, n in written.items():
-                cell = preview.classes.setdefault(class_name, [0, 0])
-                cell[0] += 1
-                cell[1] += n
-                preview.annotations += n
-        if preview.images:
-            sets.append(preview)
+    for code, (name, set_ids) in enumerate(split.items()):
+        here = pair_set == code
+        written = int(np.count_nonzero(has_any[set_of == code]))
+        images = written if skips_empty else len(set_ids)
+        left_out += len(set_ids) - images
+        if not images:
+            continue
+        annotations = np.bincount(cls[here], weights=n[here], minlength=n_classes)
+        pairs = cls[here] if not merged else np.unique(image[here] * n_classes + cls[here]) \
+            % n_classes
+        with_class = np.bincount(pairs, minlength=n_classes)
+        preview = SetPreview(name, images, int(annotations.sum()))
+        preview.classes = {c.name: [int(with_class[i]), int(annotations[i])]
+                           for i, c in enumerate(plan.classes) if with_class[i]}
+        sets.append(preview)
     converted, dropped = conversions(counts, plan, spec)
-    classes = [label.name for label in plan.classes]
-    return ExportPreview(classes, sets, describe(converted, dropped, spec),
-                         _warnings(classes, sets, left_out, spec), left_out)
-
-
-def _written(labels: dict[str, int] | None, plan: ClassPlan) -> dict[str, int]:
-    written: dict[str, int] = {}
-    for name, n in (labels or {}).items():
-        class_name = plan.class_of.get(name)
-        if class_name is not None:
-            written[class_name] = written.get(class_name, 0) + n
-    return written
+    names = [label.name for label in plan.classes]
+    return ExportPreview(names, sets, describe(converted, dropped, spec),
+                         _warnings(names, sets, left_out, spec), left_out)
 
 
 def _warnings(classes: list[str], sets: list[SetPreview], left_out: int,

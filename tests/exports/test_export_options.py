@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -95,14 +96,30 @@ def test_the_preview_counts_each_set_and_says_what_is_converted(owner_client, de
     tag_only = Annotation.objects.filter(label__dataset=demo).exclude(
         label__annotations__kind__in=["box", "polygon", "mask", "keypoints"]).count()
     assert tag_only and f"{tag_only} annotations of unselected labels not written" in html
-    # The table's totals are what the export then writes.
-    create = {"format": "pascal_voc", "split_ratio": "0.5", "include_images": "on"}
-    post(owner_client, demo, "create", create)
+
+
+@pytest.mark.parametrize("options", [
+    {"format": "pascal_voc", "split_ratio": "0.5"},
+    {"format": "csv_fourcorner", "split_ratio": "0.3", "valid_ratio": "0.2",
+     "split_mode": "stratified"},
+    {"format": "coco", "split_ratio": "0.25", "annotated_only": "on", "labels_listed": "1",
+     "labels": ["puddle", "traffic light"], "rename:traffic light": "puddle"},
+    {"format": "polygon_coco", "split_ratio": "0.3", "split_mode": "stable", "shuffle": "on",
+     "seed": "9"},
+    {"format": "csv_classification", "valid_ratio": "0.5"},
+])
+def test_the_preview_table_is_what_the_export_then_writes(owner_client, demo, options):
+    html = post(owner_client, demo, "preview", options).content.decode()
+    post(owner_client, demo, "create", options)
     job = ExportJob.objects.get()
-    tasks.run_export(str(job.pk))
+    assert tasks.run_export(str(job.pk)) == "finished"
     job.refresh_from_db()
-    for name, counts in job.counts.items():
-        assert f"{counts['images']} / {counts['annotations']}" in html, name
+    footer = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S).group(1)
+    totals = re.findall(r"<td>(\d+) / (\d+)</td>", footer)
+    assert [(int(i), int(a)) for i, a in totals] == \
+        [(c["images"], c["annotations"]) for c in job.counts.values()]
+    headers = re.findall(r'<th scope="col">(\w+)</th>', html)
+    assert headers == ["Class", *job.counts]
 
 
 def test_the_preview_warns_of_each_class_the_test_set_will_miss(owner_client, demo):

@@ -14,6 +14,7 @@ exactly these.
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,13 @@ from django.conf import settings
 from annotations.formats.errors import FormatError, UnknownFormat
 from annotations.formats.families.skeletons_file import read_skeletons_file
 from annotations.formats.io.collector import fewer_collections
-from annotations.formats.io.reading import detect_formats
+from annotations.formats.io.reading import detect_formats, read_by_set
 from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source, UnsafeArchive
 from annotations.formats.records import KINDS, ReadResult
 from annotations.formats.records import Skeleton as SkeletonRecord
 from annotations.formats.spec import ReadContext
+from annotations.formats.splits import SET_NAMES
 from datasets.models import Dataset, Skeleton
 
 from .cleaning import Fixes, clean_annotation
@@ -80,8 +82,9 @@ def _skeleton_files(source: Source) -> list[str]:
 def read_upload(source: Source, format_id: str, context: ReadContext) -> ReadResult:
     if format_id == SKELETONS_ONLY:
         return ReadResult(images=[])
+    module = registry.get_format(format_id)
     try:
-        return registry.get_format(format_id).read(source, context)
+        return read_by_set(lambda part: module.read(part, context), source)
     except (FormatError, UnsafeArchive) as exc:
         raise ImportRefused(str(exc)) from None
 
@@ -120,6 +123,7 @@ def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = 
         except (FormatError, UnsafeArchive) as exc:  # a streaming reader fails part-way
             raise ImportRefused(str(exc)) from None
         plan = writer.close()
+        plan.image_sets = builder.image_sets()
         for skeleton in skeletons:
             plan.skeletons.append(_skeleton_dict(skeleton, labels.use(skeleton.label)))
         labels.check_limit()
@@ -144,6 +148,13 @@ class _PlanBuilder:
         self.outside: dict[str, int] = {}
         self.size_mismatch: list[str] = []
         self.matched: set[int] = set()
+        self.sets: dict[int, str] = {}  # image id -> the set folder it came in
+
+    def image_sets(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for image_id, set_name in self.sets.items():
+            found.setdefault(set_name, []).append(image_id)
+        return found
 
     def add_image(self, record) -> None:
         from .matching import points_outside
@@ -159,6 +170,8 @@ class _PlanBuilder:
             self.size_mismatch.append(f"{record.file_name}: {record.width}×{record.height} in "
                                       f"the file, {match.width}×{match.height} in the dataset")
         self.matched.add(match.id)
+        if record.set_name:
+            self.sets.setdefault(match.id, record.set_name)
         for annotation in record.annotations:
             cleaned = clean_annotation(annotation, match.width, match.height, match.name,
                                        self.fixes)
@@ -184,10 +197,16 @@ class _PlanBuilder:
                 "on_unmatched_images": sum(self.unmatched.values()) + sum(self.outside.values()),
                 "already_in_dataset": writer.duplicates,
             },
+            "sets": _set_counts(self.sets),
             "labels": labels.report(),
             "fixes": self.fixes.report(),
             "skeletons": skeletons,
         }
+
+
+def _set_counts(sets: dict[int, str]) -> dict[str, int]:
+    counts = Counter(sets.values())
+    return {name: counts[name] for name in SET_NAMES if counts[name]}
 
 
 def _size_notes(mismatch: list[str]) -> list[str]:

@@ -55,6 +55,25 @@ def image_checksums(dataset: Dataset) -> dict[int, str]:
                 .iterator(chunk_size=10_000))
 
 
+def recorded_sets(dataset: Dataset) -> dict[int, str]:
+    """Image id -> the set it was uploaded in, for the images that have one."""
+    return dict(Image.objects.filter(dataset=dataset).exclude(recorded_set="")
+                .values_list("id", "recorded_set").iterator(chunk_size=10_000))
+
+
+def has_recorded_sets(dataset: Dataset) -> bool:
+    return Image.objects.filter(dataset=dataset).exclude(recorded_set="").exists()
+
+
+def split_inputs(dataset: Dataset, split_mode: str
+                 ) -> tuple[dict[int, str] | None, dict[int, str] | None]:
+    """What a `stable` or `keep` split reads besides the ids: every image's sha256 and, for
+    `keep`, the recorded sets."""
+    if split_mode not in ("stable", "keep"):
+        return None, None
+    return image_checksums(dataset), recorded_sets(dataset) if split_mode == "keep" else None
+
+
 @dataclass(frozen=True)
 class LabelMatrix:
     """Every (image, label) pair of a dataset's annotations of some kinds, as numpy columns: the

@@ -46,16 +46,19 @@ class Plan:
     labels: list[str] = field(default_factory=list)
     skeletons: list[dict] = field(default_factory=list)
     annotation_count: int = 0
+    image_sets: dict[str, list[int]] = field(default_factory=dict)  # set -> image ids, recorded
 
     def header(self) -> bytes:
         return orjson.dumps({"labels": self.labels, "skeletons": self.skeletons,
-                             "annotation_count": self.annotation_count})
+                             "annotation_count": self.annotation_count,
+                             "image_sets": self.image_sets})
 
     @classmethod
     def from_header(cls, header: bytes, rows_path: Path) -> Plan:
         raw = orjson.loads(header)
         return cls(rows_path=rows_path, labels=raw["labels"], skeletons=raw["skeletons"],
-                   annotation_count=raw["annotation_count"])
+                   annotation_count=raw["annotation_count"],
+                   image_sets=raw.get("image_sets", {}))
 
     def chunks(self) -> Iterator[list[Row]]:
         with open(self.rows_path, "rb") as handle:
@@ -192,13 +195,23 @@ def plan_apply(*, dataset: Dataset, plan: Plan, guard: Callable[[], None] | None
         counts = {"annotations": written, "images": len(images),
                   "labels_created": len([n for n in plan.labels if n not in before]),
                   "skeletons": skeletons, "already_in_dataset": skipped,
-                  "images_gone": len(gone)}
+                  "images_gone": len(gone), "sets_recorded": _record_sets(dataset, plan)}
         if written:
             Dataset.objects.filter(pk=dataset.pk).update(
                 annotations_version=F("annotations_version") + 1)
         if finish is not None:
             finish(counts)
     return counts
+
+
+def _record_sets(dataset: Dataset, plan: Plan) -> int:
+    """Each matched image remembers the set it came in (the `keep` split mode's input)."""
+    recorded = 0
+    for set_name, image_ids in plan.image_sets.items():
+        for chunk in _chunks(image_ids, QUERY_CHUNK):
+            recorded += Image.objects.filter(dataset=dataset, id__in=chunk) \
+                .update(recorded_set=set_name)
+    return recorded
 
 
 INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")

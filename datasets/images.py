@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from annotations.formats.io.source import FolderSource, Source, UnsafeArchive
+from annotations.formats.splits import set_of_path
 
 from .models import Dataset
 from .services import ImageRejected, image_create
@@ -112,7 +113,8 @@ def images_import_source(*, dataset: Dataset, source: Source,
         if _ignored(member) or not name.lower().endswith(IMAGE_EXTENSIONS):
             report.skipped += 1
             continue
-        _one(dataset, name, source.size(member), lambda m=member: source.read(m), report)
+        _one(dataset, name, source.size(member), lambda m=member: source.read(m), report,
+             recorded_set=set_of_path(member) or "")
     return report
 
 
@@ -122,7 +124,7 @@ def _ignored(member: str) -> bool:
 
 
 def _one(dataset: Dataset, name: str, size: int, read: Callable[[], bytes],
-         report: ImagesReport) -> None:
+         report: ImagesReport, recorded_set: str = "") -> None:
     limit = settings.NEXUS_MAX_IMAGE_BYTES
     if len(name) > NAME_LENGTH:
         report.add(name, "rejected", f"{name[:40]}…: the file name is longer than "
@@ -133,7 +135,8 @@ def _one(dataset: Dataset, name: str, size: int, read: Callable[[], bytes],
                    f"{size_text(limit)} for one image")
         return
     try:
-        image, created = image_create(dataset=dataset, name=name, data=read())
+        image, created = image_create(dataset=dataset, name=name, data=read(),
+                                      recorded_set=recorded_set)
     except ImageRejected as exc:
         report.add(name, "rejected", str(exc))
         return

@@ -29,6 +29,9 @@ class Image(models.Model):
     height = models.PositiveIntegerField()
     checksum = models.CharField(max_length=64)
     position = models.PositiveIntegerField(help_text="Upload order within the dataset.")
+    # The set (train, valid, test) of the uploaded dataset this image came in, if it had sets:
+    # the export's `keep` split mode puts it back there.
+    recorded_set = models.CharField(max_length=5, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

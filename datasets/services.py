@@ -148,8 +148,10 @@ def _suffix(name: str, fmt: str) -> str:
     return suffix if suffix in allowed else allowed[0]
 
 
-def image_create(*, dataset: Dataset, name: str, data: bytes) -> tuple[Image, bool]:
-    """Store an image; returns (image, created). The same content twice is one image."""
+def image_create(*, dataset: Dataset, name: str, data: bytes,
+                 recorded_set: str = "") -> tuple[Image, bool]:
+    """Store an image; returns (image, created). The same content twice is one image.
+    `recorded_set` is the set folder (train, valid, test) the image was uploaded from."""
     stored, width, height, fmt = upright(data, name)
     checksum = hashlib.sha256(stored).hexdigest()
     existing = Image.objects.filter(dataset=dataset, checksum=checksum).first()
@@ -161,5 +163,6 @@ def image_create(*, dataset: Dataset, name: str, data: bytes) -> tuple[Image, bo
     with transaction.atomic():
         position = (dataset.images.aggregate(m=Max("position"))["m"] or 0) + 1
         image = Image.objects.create(dataset=dataset, file=path, original_name=name, width=width,
-                                     height=height, checksum=checksum, position=position)
+                                     height=height, checksum=checksum, position=position,
+                                     recorded_set=recorded_set)
     return image, True

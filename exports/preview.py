@@ -78,10 +78,10 @@ def export_preview(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -
         classes = {}
         for i, c in zip(image_ids[image].tolist(), cls.tolist(), strict=True):
             classes.setdefault(i, set()).add(c)
+    hashes, recorded = mapping.split_inputs(dataset, options.split_mode)
     split = order_and_split(upload_order, options,
                             classes={i: tuple(c) for i, c in (classes or {}).items()},
-                            hashes=mapping.image_checksums(dataset)
-                            if options.split_mode == "stable" else None)
+                            hashes=hashes, recorded=recorded)
     set_of = np.full(len(image_ids), -1, dtype=np.int64)
     for code, set_ids in enumerate(split.values()):
         set_of[np.searchsorted(image_ids, np.asarray(set_ids, dtype=np.int64))] = code

@@ -6,6 +6,8 @@ from django.db.models import QuerySet
 
 from annotations.formats import registry
 from annotations.formats.spec import FAMILIES, FAMILY_KINDS, FormatSpec
+from annotations.formats.splits import SPLIT_MODES
+from annotations.mapping import has_recorded_sets
 from annotations.models import Annotation
 from annotations.selectors import label_kind_counts
 from datasets.models import Dataset
@@ -49,3 +51,10 @@ def format_choices(dataset: Dataset) -> list[dict]:
         groups.append({"family": family, "title": title, "formats": formats,
                        "disabled_reason": reason, "count": counts.get(family, 0)})
     return groups
+
+
+def split_modes(dataset: Dataset) -> tuple[str, ...]:
+    """`keep` is offered only to a dataset whose images came with sets."""
+    if has_recorded_sets(dataset):
+        return SPLIT_MODES
+    return tuple(mode for mode in SPLIT_MODES if mode != "keep")

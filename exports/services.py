@@ -57,6 +57,11 @@ def export_job_create(*, owner, dataset: Dataset, format_id: str, options: Expor
         class_plan(mapping.dataset_labels(dataset), {}, spec, options)
     except OptionError as exc:
         raise ValidationError({exc.field: exc.message})
+    if options.split_mode == "keep" and not mapping.has_recorded_sets(dataset):
+        raise ValidationError({"split_mode": "Keep puts each image back in the set it was "
+                                             "uploaded in, and no image of this dataset came with "
+                                             "a set (upload a dataset with train/, valid/ or test/ "
+                                             "folders to record them)."})
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # serialise creators
         if reuse_active:
@@ -112,14 +117,13 @@ def build_request(job: ExportJob) -> ExportRequest:
     spec = registry.get_spec(job.format)
     labels, label_kinds = mapping.dataset_labels(dataset), mapping.dataset_label_kinds(dataset)
     ids = mapping.image_ids_in_upload_order(dataset)
-    classes = hashes = None
+    classes = None
     if options.split_mode == "stratified":
         plan = class_plan(labels, label_kinds, spec, options)
         classes = class_ids(mapping.image_label_counts(dataset, FAMILY_KINDS[spec.family]), plan)
-    elif options.split_mode == "stable":
-        hashes = mapping.image_checksums(dataset)
+    hashes, recorded = mapping.split_inputs(dataset, options.split_mode)
     chunk = settings.NEXUS_EXPORT_CHUNK
-    split = order_and_split(ids, options, classes=classes, hashes=hashes)
+    split = order_and_split(ids, options, classes=classes, hashes=hashes, recorded=recorded)
     sets = {name: mapping.iter_image_records(set_ids, chunk=min(chunk, 900))
             for name, set_ids in split.items()}
     return ExportRequest(format_id=job.format, dataset_id=dataset.pk, dataset_name=dataset.name,

@@ -14,7 +14,6 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from annotations.formats import registry
 from annotations.formats.options import OptionError, default_normalized
-from annotations.formats.splits import SPLIT_MODES
 from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
@@ -72,7 +71,7 @@ def _popup(request: HttpRequest, dataset: Dataset, form: ExportForm, status: int
                             for spec in group["formats"]]
     spec = _chosen_spec(form.data.get("format"), groups)
     context = {"dataset": dataset, "form": form, "groups": groups,
-               "image_count": dataset.images.count(), "split_modes": SPLIT_MODES}
+               "image_count": dataset.images.count(), "split_modes": selectors.split_modes(dataset)}
     if spec is not None:
         context.update(_labels_context(dataset, spec, form))
         context.update(_preview_context(dataset, spec, form))

@@ -282,6 +282,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, help="format id (the formats command)")
     export.add_argument("-o", "--output", required=True, help="folder to unzip into")
     export.add_argument("--split", type=float, help="share of images in test/ (0-1)")
+    export.add_argument("--valid", type=float, help="share of images in valid/ (0-1)")
+    export.add_argument("--split-mode", choices=("random", "stratified", "stable", "keep"),
+                        help="random (default), stratified, stable or keep")
+    export.add_argument("--label", dest="labels", action="append", metavar="NAME",
+                        help="a label to export (repeat; default: all the format carries)")
+    export.add_argument("--rename", action="append", metavar="OLD=NEW",
+                        help="rename a label (repeat; two labels renamed alike merge)")
+    export.add_argument("--annotated-only", action="store_true", default=None,
+                        help="leave out images with nothing to write")
     export.add_argument("--shuffle", action="store_true", default=None)
     export.add_argument("--seed", type=int)
     export.add_argument("--normalized", action="store_true", default=None,
@@ -296,6 +305,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("formats", help="list the export formats")
     commands.add_parser("datasets", help="list your datasets")
     return parser
+
+
+def _renames(pairs: list[str] | None) -> dict[str, str] | None:
+    """["car=vehicle"] -> {"car": "vehicle"} (the API's `rename` object)."""
+    if not pairs:
+        return None
+    renames = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise SystemExit(f"--rename wants OLD=NEW, got {pair!r}")
+        renames[old.strip()] = new.strip()
+    return renames
 
 
 def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> int:
@@ -321,7 +343,10 @@ def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time
         else:
             options = {name: value for name, value in (
                 ("normalized", args.normalized), ("shuffle", args.shuffle), ("seed", args.seed),
-                ("split_ratio", args.split), ("include_images", args.include_images))
+                ("split_ratio", args.split), ("include_images", args.include_images),
+                ("valid_ratio", args.valid), ("split_mode", args.split_mode),
+                ("labels", args.labels), ("rename", _renames(args.rename)),
+                ("annotated_only", args.annotated_only))
                 if value is not None}
             folder = client.export(args.dataset, args.format, options, args.output,
                                    replace=args.replace, keep_zip=args.keep_zip,

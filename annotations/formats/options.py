@@ -62,7 +62,7 @@ def parse_split_mode(name: str, value: object) -> str:
 
 
 def parse_labels(name: str, value: object) -> tuple[str, ...]:
-    """Label names: a list, or one comma-separated string (the command line)."""
+    """Label names: a list, or one comma-separated string."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
         raise OptionError(name, f"Labels must be a list of label names, got {value!r}.")
@@ -143,7 +143,8 @@ class ExportOptions:
     split_mode: str = _option(
         "random", parse_split_mode, "string",
         "random (ordered, then cut), stratified (every class's share kept in each set) or "
-        "stable (each image's set decided by its content and the seed alone).",
+        "stable (each image's set decided by its content and the seed alone) or keep (each "
+        "image in the set it was uploaded with; the others by the stable rule).",
         choices=SPLIT_MODES)
     labels: tuple[str, ...] | None = _option(  # None: the default selection (FORMATS.md §1)
         None, parse_labels, "array",
@@ -178,10 +179,11 @@ class ExportOptions:
 
     def with_seed(self) -> ExportOptions:
         """The seed recorded on a job: the one asked for, a new one to shuffle with, else 0.
-        A stable split takes 0 when none was asked for, so its sets stay put across exports."""
+        A stable or kept split takes 0 when none was asked for, so its sets stay put across
+        exports."""
         if self.seed is not None:
             return self
-        fresh = self.shuffle and self.split_mode != "stable"
+        fresh = self.shuffle and self.split_mode not in ("stable", "keep")
         return replace(self, seed=new_seed() if fresh else 0)
 
     def same_export(self, other: ExportOptions) -> bool:

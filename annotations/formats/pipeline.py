@@ -33,12 +33,15 @@ Progress = Callable[[int, int], None]
 
 def order_and_split(ids: MutableSequence[int], options: ExportOptions, *,
                     classes: Mapping[int, Sequence[int]] | None = None,
-                    hashes: Mapping[int, str] | None = None) -> dict[str, MutableSequence[int]]:
+                    hashes: Mapping[int, str] | None = None,
+                    recorded: Mapping[int, str] | None = None
+                    ) -> dict[str, MutableSequence[int]]:
     """Image ids (in upload order) to {"train", "valid", "test": [...]} in write order, of the
     type given (a list, or the packed array of `mapping.image_ids_in_upload_order`).
 
     `stratified` needs each image's class ids (`classes`, distinct ids, absent = none) and
-    `stable` each image's sha256 (`hashes`)."""
+    `stable` each image's sha256 (`hashes`), `keep` those and the recorded sets (`recorded`,
+    absent = none)."""
     seed = options.seed
     if seed is None and (options.shuffle or options.split_mode != "random"):
         raise ValueError("this split needs a seed: record one on the job first (with_seed)")
@@ -46,10 +49,12 @@ def order_and_split(ids: MutableSequence[int], options: ExportOptions, *,
     if options.shuffle:
         random.Random(seed).shuffle(ordered)
     valid, test = options.valid_ratio, options.split_ratio
-    if options.split_mode == "stable":
+    if options.split_mode in ("stable", "keep"):
         if hashes is None:
             raise ValueError("a stable split needs every image's sha256")
-        return stable_split(ordered, [hashes[i] for i in ordered], seed, valid, test)
+        kept = [recorded.get(i) for i in ordered] if options.split_mode == "keep" and recorded \
+            else None
+        return stable_split(ordered, [hashes[i] for i in ordered], seed, valid, test, kept)
     if options.split_mode == "stratified":
         found = classes or {}
         return stratified_split(ordered, [found.get(i, ()) for i in ordered], seed, valid, test)

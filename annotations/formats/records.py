@@ -55,6 +55,7 @@ class ImageRecord:
     id: int | None = None  # database id: stable, used for renames and TFRecord source_id
     ref: str | None = None  # where the image bytes live (a storage name); opaque here
     sha256: str | None = None
+    set_name: str | None = None  # read from an upload's train/, valid/ or test/ folder
 
 
 @dataclass(slots=True)

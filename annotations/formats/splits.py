@@ -1,8 +1,9 @@
 """Which images go to train/, valid/ and test/ (FORMATS.md §3 "Split"), for every format.
 
-Three modes: `random` (ordered, then cut in three), `stratified` (the same sizes, every class's
-share close to each set's share) and `stable` (each image decided by its content hash alone, so a
-growing dataset never moves an earlier image to another set).
+Four modes: `random` (ordered, then cut in three), `stratified` (the same sizes, every class's
+share close to each set's share), `stable` (each image decided by its content hash alone, so a
+growing dataset never moves an earlier image to another set) and `keep` (each image in the set it
+was uploaded with, the others by the stable rule).
 """
 
 from __future__ import annotations
@@ -13,7 +14,19 @@ import random
 from collections.abc import MutableSequence, Sequence
 
 SET_NAMES = ("train", "valid", "test")
-SPLIT_MODES = ("random", "stratified", "stable")
+SPLIT_MODES = ("random", "stratified", "stable", "keep")
+# Folder names of an uploaded dataset's sets, as Nexus, Roboflow and Ultralytics write them.
+SET_FOLDERS = {"train": "train", "valid": "valid", "val": "valid", "test": "test"}
+
+
+def set_of_path(path: str) -> str | None:
+    """'ds/train/labels/a.txt' -> 'train', 'labels/val/a.txt' -> 'valid': the set of the nearest
+    set folder around the file, or None when it is in none."""
+    for folder in reversed(path.split("/")[:-1]):
+        found = SET_FOLDERS.get(folder.lower())
+        if found is not None:
+            return found
+    return None
 
 
 def held_out_count(n: int, ratio: float) -> int:
@@ -44,11 +57,17 @@ def stable_share(seed: int, image_sha256: str) -> float:
 
 
 def stable_split(ordered: MutableSequence[int], hashes: Sequence[str], seed: int,
-                 valid_ratio: float, test_ratio: float) -> dict[str, MutableSequence[int]]:
-    """`hashes[i]` is the sha256 of image `ordered[i]`; each set keeps the given order."""
+                 valid_ratio: float, test_ratio: float,
+                 recorded: Sequence[str | None] | None = None) -> dict[str, MutableSequence[int]]:
+    """`hashes[i]` is the sha256 of image `ordered[i]`; each set keeps the given order.
+    With `recorded` (the `keep` mode), an image with a recorded set stays in it."""
     chosen: dict[str, list[int]] = {name: [] for name in SET_NAMES}
     valid_limit = test_ratio + valid_ratio
-    for image_id, image_hash in zip(ordered, hashes, strict=True):
+    kept = recorded or [None] * len(ordered)
+    for image_id, image_hash, kept_set in zip(ordered, hashes, kept, strict=True):
+        if kept_set:
+            chosen[kept_set].append(image_id)
+            continue
         u = stable_share(seed, image_hash)
         name = "test" if u < test_ratio else "valid" if u < valid_limit else "train"
         chosen[name].append(image_id)

@@ -68,11 +68,11 @@ def test_the_client_exports_into_a_folder(live_server, demo, token, tmp_path):
         f"{job.file_size / 1e6:.1f} MB" in lines
 
 
-def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_path):
+def run_client(live_server, token, *args: str) -> tuple[str, ExportJob]:
+    """`python -m nexus.client export ...` in its own process; this process runs the job."""
     env = {**os.environ, "NEXUS_URL": live_server.url, "NEXUS_TOKEN": token}
-    command = [sys.executable, "-m", "nexus.client", "export", str(demo.pk), "--format", "coco",
-               "--split", "0.5", "--no-images", "--poll", "0.05", "--max-wait", "60",
-               "--keep-zip", "-o", str(tmp_path / "coco")]
+    command = [sys.executable, "-m", "nexus.client", "export", *args, "--poll", "0.05",
+               "--max-wait", "60"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -84,13 +84,32 @@ def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_pa
     finally:
         process.kill()
     assert process.returncode == 0, err
+    return out, ExportJob.objects.get()
+
+
+def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_path):
+    out, job = run_client(live_server, token, str(demo.pk), "--format", "coco", "--split", "0.5",
+                          "--no-images", "--keep-zip", "-o", str(tmp_path / "coco"))
     assert out == f"{tmp_path / 'coco'}\n"
-    job = ExportJob.objects.get()
     assert job.format == "coco"
     assert (job.options["split_ratio"], job.options["include_images"]) == (0.5, False)
     assert (tmp_path / "coco.zip").read_bytes() == job_file(job).read_bytes()
     doc = json.loads((tmp_path / "coco" / "train" / "_annotations.coco.json").read_text())
     assert len(doc["images"]) == 6
+
+
+def test_the_command_line_takes_the_split_and_label_options(live_server, demo, token, tmp_path):
+    _, job = run_client(live_server, token, str(demo.pk), "--format", "yolo_darknet",
+                        "--split", "0.25", "--valid", "0.25", "--split-mode", "stratified",
+                        "--label", "car", "--label", "person", "--rename", "car=vehicle",
+                        "--annotated-only", "-o", str(tmp_path / "yolo"))
+    assert {k: job.options[k] for k in ("valid_ratio", "split_mode", "labels", "rename",
+                                        "annotated_only")} == \
+        {"valid_ratio": 0.25, "split_mode": "stratified", "labels": ["car", "person"],
+         "rename": {"car": "vehicle"}, "annotated_only": True}
+    folder = tmp_path / "yolo"
+    assert (folder / "data.yaml").read_text().endswith("val: valid/images\ntest: test/images\n")
+    assert (folder / "valid" / "classes.txt").read_text() == "vehicle\nperson\n"
 
 
 def test_a_corrupt_download_is_refused_and_nothing_is_extracted(live_server, demo, token,

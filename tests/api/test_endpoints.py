@@ -152,7 +152,10 @@ UNUSABLE = ("'split_ratio': 1.5", "'seed': -1", "'valid_ratio'", "'split_mode'",
      "options.valid_ratio", "Train-test split (0.7) and validation share (0.4) add up to 1.1; "
      "together they must be at most 1."),
     ({"format": "coco", "options": {"split_mode": "sideways"}}, "options.split_mode",
-     "Split mode must be one of random, stratified, stable, got 'sideways'."),
+     "Split mode must be one of random, stratified, stable, keep, got 'sideways'."),
+    ({"format": "coco", "options": {"split_mode": "keep"}}, "options.split_mode",
+     "Keep puts each image back in the set it was uploaded in, and no image of this dataset "
+     "came with a set (upload a dataset with train/, valid/ or test/ folders to record them)."),
     ({"format": "coco", "options": {"labels": ["car", "unicorn"]}}, "options.labels",
      "No label 'unicorn' in this dataset (its labels: 'car', 'traffic light', 'person', "
      "'puddle', 'day', 'night')."),

@@ -142,7 +142,7 @@ def test_the_command_exports_a_stable_split_with_labels_chosen_and_renamed(demo,
                                                                           capsys):
     out = tmp_path / "out.zip"
     call_command("export_annotations", str(demo.pk), "--format", "coco", "--split", "0.3",
-                 "--valid", "0.2", "--split-mode", "stable", "--labels", "car,person",
+                 "--valid", "0.2", "--split-mode", "stable", "--label", "car", "--label", "person",
                  "--rename", "car=vehicle", "--annotated-only", "-o", str(out))
     manifest = manifest_of(read_zip(str(out)))
     assert manifest["labels"] == ["vehicle", "person"]
@@ -157,6 +157,6 @@ def test_the_command_exports_a_stable_split_with_labels_chosen_and_renamed(demo,
     # The same command again: every image in the same set.
     again = tmp_path / "again.zip"
     call_command("export_annotations", str(demo.pk), "--format", "coco", "--split", "0.3",
-                 "--valid", "0.2", "--split-mode", "stable", "--labels", "car,person",
+                 "--valid", "0.2", "--split-mode", "stable", "--label", "car", "--label", "person",
                  "--rename", "car=vehicle", "--annotated-only", "-o", str(again))
     assert manifest_of(read_zip(str(again)))["sets"] == manifest["sets"]

@@ -81,7 +81,7 @@ def test_the_preview_counts_fixes_and_nothing_is_written_before_confirm(owner_cl
         assert expected in page, expected
     job = confirm_and_run(owner_client, job)
     assert job.counts == {"annotations": 3, "images": 1, "labels_created": 2, "skeletons": 0,
-                          "already_in_dataset": 0, "images_gone": 0}
+                          "already_in_dataset": 0, "images_gone": 0, "sets_recorded": 0}
     boxes = sorted(Annotation.objects.values_list("label__name", "xmin", "ymin", "xmax", "ymax"))
     assert boxes == [("car", 10, 20, 110, 220), ("car", 10, 20, 110, 220),
                      ("truck", 600, 400, 640, 480)]

@@ -139,6 +139,25 @@ def open_source(path: str | os.PathLike) -> Source:
     return FolderSource(path) if Path(path).is_dir() else ZipSource(path)
 
 
+class SubSource(Source):
+    """Some of another source's files: one set of an upload split into sets."""
+
+    def __init__(self, parent: Source, files: list[str]) -> None:
+        self.parent, self._files = parent, sorted(files)
+
+    def files(self) -> list[str]:
+        return list(self._files)
+
+    def read(self, path: str) -> bytes:
+        return self.parent.read(path)
+
+    def size(self, path: str) -> int:
+        return self.parent.size(path)
+
+    def open(self, path: str) -> BinaryIO:
+        return self.parent.open(path)
+
+
 class MemorySource(Source):
     """Files held in a dict (tests, and readers fed from an export just written)."""
 

@@ -82,6 +82,9 @@ def report_lines(report: dict) -> list[str]:
     lines = [f"Format: {report['format_name']} ({report['files']} files)",
              f"Images: {images['matched']} matched of {images['in_upload']} in the upload "
              f"(the dataset has {images['dataset_total']})"]
+    if report.get("sets"):
+        lines.append("  Sets recorded: " + " / ".join(f"{n} {name}"
+                                                      for name, n in report["sets"].items()))
     if images["unmatched"]:
         lines.append(f"  not matched: {images['unmatched']} "
                      f"({', '.join(images['unmatched_examples'])})")

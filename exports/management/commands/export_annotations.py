@@ -27,10 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="0", help="share of images in test/ (0.0-1.0)")
         parser.add_argument("--valid", default=None, help="share of images in valid/ (0.0-1.0)")
         parser.add_argument("--split-mode", default=None, choices=SPLIT_MODES,
-                            help="random (default), stratified or stable")
-        parser.add_argument("--labels", default=None,
-                            help="comma-separated label names to export (default: every label "
-                                 "the format's family carries)")
+                            help="random (default), stratified, stable or keep (the sets the "
+                                 "images were uploaded in)")
+        parser.add_argument("--label", dest="labels", action="append", default=None,
+                            metavar="NAME", help="a label to export (repeat; default: every "
+                                                 "label the format's family carries)")
         parser.add_argument("--rename", action="append", default=None, metavar="OLD=NEW",
                             help="rename a label (repeat; two labels renamed alike merge)")
         parser.add_argument("--annotated-only", action="store_true", default=None,

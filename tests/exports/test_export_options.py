@@ -160,3 +160,23 @@ def test_the_command_exports_a_stable_split_with_labels_chosen_and_renamed(demo,
                  "--valid", "0.2", "--split-mode", "stable", "--label", "car", "--label", "person",
                  "--rename", "car=vehicle", "--annotated-only", "-o", str(again))
     assert manifest_of(read_zip(str(again)))["sets"] == manifest["sets"]
+
+
+def test_export_again_keeps_every_option(owner_client, demo):
+    data = {"format": "coco", "split_ratio": "0.25", "valid_ratio": "0.25",
+            "split_mode": "stable", "annotated_only": "on", "labels_listed": "1",
+            "labels": ["car", "person"], "rename:car": "vehicle"}
+    assert post(owner_client, demo, "create", data).status_code == 200
+    first = ExportJob.objects.get()
+    assert tasks.run_export(str(first.pk)) == "finished"
+    first.refresh_from_db()
+    response = owner_client.post(reverse("exports:again", args=[first.pk]), **HX)
+    assert response.status_code == 200
+    again = ExportJob.objects.exclude(pk=first.pk).get()
+    assert again.options == first.options
+    assert tasks.run_export(str(again.pk)) == "finished"
+    again.refresh_from_db()
+    first_manifest = manifest_of(read_zip(str(job_file(first))))
+    again_manifest = manifest_of(read_zip(str(job_file(again))))
+    assert again_manifest["sets"] == first_manifest["sets"]
+    assert again_manifest["options"] == first_manifest["options"]

@@ -39,15 +39,3 @@ def format_absolute(value: float) -> str:
 
 def formatter(normalized: bool) -> Callable[[float], str]:
     return format_normalized if normalized else format_absolute
-
-
-def fixed6(value: float) -> str:
-    """YOLO Darknet's exact `%.6f` form."""
-    text = "%.6f" % value
-    return "0.000000" if text == "-0.000000" else text
-
-
-def round_value(value: float, normalized: bool) -> float | int:
-    """The value a JSON writer should emit: rounded, and an int when it is whole."""
-    rounded = round(value, 6 if normalized else 2)
-    return int(rounded) if rounded == int(rounded) else rounded

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from annotations.formats import geometry, numbers
-from annotations.formats.families.boxes import BoxImage, RawBox, prepare_boxes, raw_boxes
+from annotations.formats.families.boxes import (
+    BoxImage,
+    RawBox,
+    box_images,
+    prepare_boxes,
+    raw_boxes,
+)
 from annotations.formats.io import jsonio
 from annotations.formats.io.collector import fewer_collections
 from annotations.formats.io.zipout import ZipOut
@@ -20,7 +26,14 @@ from annotations.formats.naming import SetNamer, slugify
 from annotations.formats.options import ExportOptions
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
 from annotations.formats.registry import get_format
-from annotations.formats.spec import FAMILY_KINDS, ExportRoot, ExportSet, FormatModule, FormatSpec
+from annotations.formats.spec import (
+    FAMILY_KINDS,
+    ExportRoot,
+    ExportSet,
+    FormatModule,
+    FormatSpec,
+    ZipSink,
+)
 from annotations.formats.splits import SET_NAMES, random_split, stable_split, stratified_split
 
 LEFT_OUT_REASONS = {"classification": "no class"}
@@ -320,6 +333,14 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
         pass
     summary.sets[set_name] = counts
     summary.renamed.extend(namer.renamed)
+
+
+def write_prepared_set(module: Any, export_set: ExportSet, out: ZipSink) -> None:
+    """Write a set of prepared records with any format: box formats take them as BoxImages."""
+    if module.SPEC.box_fast_path:
+        module.write_boxes(replace(export_set, images=box_images(export_set.images)), out)
+    else:
+        module.write_set(export_set, out)
 
 
 RawBoxRow = tuple[Any, str, int, int, Any, list[RawBox]]  # id, name, width, height, ref, boxes

@@ -1,6 +1,7 @@
 """The one registry of formats: id -> module, imported lazily (TensorFlow must not load early).
 
-Adding a format is one module exposing SPEC, write_set, read and detect, plus one line here.
+Adding a format is one module exposing SPEC, write_set (write_boxes for a box format), read and
+detect, plus one line here.
 """
 
 from __future__ import annotations

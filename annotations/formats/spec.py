@@ -129,15 +129,16 @@ class ZipSink(Protocol):
 class FormatModule(Protocol):
     """What a module in formats/builtin/ exposes; registry.py maps a format id to it.
 
-    Optional, declared by SPEC flags rather than probed: `write_boxes(export_set, out)` when
-    `SPEC.box_fast_path` (its images are BoxImages) and `write_root(root, out)` when
-    `SPEC.writes_root`.
+    Declared by SPEC flags rather than probed: a box format (`SPEC.box_fast_path`) defines
+    `write_boxes(export_set, out)`, whose images are BoxImages (families/boxes.py), instead of
+    `write_set`; `write_root(root, out)` exists when `SPEC.writes_root`.
     """
 
     SPEC: FormatSpec
 
     def write_set(self, export_set: ExportSet, out: ZipSink) -> None:
-        """Write one set; its images arrive prepared (family, clamped, scaled, named)."""
+        """Write one set; its images arrive prepared (family, clamped, scaled, named).
+        (Box formats: `write_boxes` instead.)"""
 
     def detect(self, source: Source) -> int:
         """How sure (0-100) this module is that `source` holds its format."""

@@ -8,7 +8,6 @@ negative zero, shapes stored without their box, keypoints with nothing labelled,
 
 from __future__ import annotations
 
-import io
 import random
 import zipfile
 from datetime import UTC, datetime
@@ -16,22 +15,19 @@ from datetime import UTC, datetime
 import pytest
 
 from annotations.formats import registry
-from annotations.formats.families.boxes import box_images
-from annotations.formats.io.zipout import ZipOut, bytes_loader
+from annotations.formats.io.zipout import bytes_loader
 from annotations.formats.pipeline import (
     ExportOptions,
     ExportRequest,
     export_zip,
     order_and_split,
-    prepare_image,
 )
-from annotations.formats.spec import ExportSet
 from annotations.mapping import dataset_labels, image_ids_in_upload_order, iter_image_records
 from annotations.models import Annotation
 from datasets.models import Dataset, Image
 
 BOX_FORMATS = [s.id for s in registry.available_formats()
-               if s.family == "boxes" and hasattr(registry.get_format(s.id), "write_boxes")]
+               if s.box_fast_path]
 SIZES = [(640, 480), (33, 17), (1, 1)]
 
 
@@ -102,25 +98,3 @@ def test_database_rows_and_records_export_the_same_bytes(owner, fmt, normalized,
     fast = _export(dataset, fmt, options, tmp_path, fast=True)
     records = _export(dataset, fmt, options, tmp_path, fast=False)
     assert fast == records
-
-
-@pytest.mark.parametrize("normalized", [False, True], ids=["absolute", "normalized"])
-@pytest.mark.parametrize("fmt", BOX_FORMATS)
-def test_write_boxes_writes_what_write_set_writes(owner, fmt, normalized, tmp_path):
-    dataset = awkward_dataset(owner)
-    records = [prepare_image(r, "boxes", normalized)
-               for r in iter_image_records(image_ids_in_upload_order(dataset))]
-    for number, record in enumerate(records):  # unique names: no pipeline renames them here
-        record.file_name = f"{number:03d}{record.file_name}"
-    module = registry.get_format(fmt)
-    outputs = []
-    for writer, images in ((module.write_set, iter(records)),
-                           (module.write_boxes, box_images(records))):
-        target = io.BytesIO()
-        out = ZipOut(target, image_loader=bytes_loader({}), work_dir=str(tmp_path))
-        writer(ExportSet(name="train", folder="top/train/", labels=dataset_labels(dataset),
-                         skeletons=[], normalized=normalized, include_images=False,
-                         images=images), out)
-        out.close()
-        outputs.append(target.getvalue())
-    assert outputs[0] == outputs[1]

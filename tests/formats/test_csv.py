@@ -14,6 +14,7 @@ from annotations.formats.errors import FormatError
 from annotations.formats.families.csv_common import read_text_cell, text_cell
 from annotations.formats.io.source import ZipSource
 from annotations.formats.io.zipout import ZipOut
+from annotations.formats.pipeline import write_prepared_set
 from annotations.formats.records import Label
 from annotations.formats.spec import ExportSet, ReadContext
 
@@ -102,7 +103,7 @@ def test_numeric_columns_are_never_prefixed_even_when_negative(module, tmp_path)
     export_set = ExportSet(name="train", folder="top/train/", labels=[Label("-1")], skeletons=[],
                            normalized=False, include_images=False,
                            images=iter([image("a.jpg", 1, ("-1", (-5.0, -2.5, 3.0, 4.0)))]))
-    module.write_set(export_set, out)
+    write_prepared_set(module, export_set, out)
     out.close()
     with zipfile.ZipFile(tmp_path / "direct.zip") as archive:
         row = archive.read("top/train/_annotations.csv").decode().split("\n")[1].split(",")

@@ -22,11 +22,6 @@ def reference_shortest(value: float, decimals: int) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def reference_fixed6(value: float) -> str:
-    text = f"{value:.6f}"
-    return "0.000000" if text == "-0.000000" else text
-
-
 EDGE_CASES = [
     0.0, -0.0, 1.0, -1.0, 0.5, 0.1 + 0.2, 1 - 1e-17, 0.0000005, -0.0000005, 0.0000004999999,
     0.0000015, 1e-7, -1e-7, 5e-05, 0.005, 0.015, 0.025, 0.125, 0.375, 2.675, 1.005, 0.995,
@@ -67,7 +62,6 @@ def _random_values(count: int, seed: int) -> list[float]:
 def test_edge_cases_format_as_the_reference(value):
     assert numbers.format_absolute(value) == reference_shortest(value, 2)
     assert numbers.format_normalized(value) == reference_shortest(value, 6)
-    assert numbers.fixed6(value) == reference_fixed6(value)
     assert numbers.shortest(value, 2) == reference_shortest(value, 2)
 
 
@@ -79,8 +73,6 @@ def test_random_values_format_as_the_reference(seed):
             pytest.fail(f"format_absolute({value!r})")
         if numbers.format_normalized(value) != reference_shortest(value, 6):
             pytest.fail(f"format_normalized({value!r})")
-        if numbers.fixed6(value) != reference_fixed6(value):
-            pytest.fail(f"fixed6({value!r})")
 
 
 @pytest.mark.parametrize("value, absolute, normalized", [

@@ -10,7 +10,7 @@ The writer and reader shared by the three COCO variants live in coco_writer.py /
 from __future__ import annotations
 
 from annotations.formats.families.coco_reader import read_coco, sniff
-from annotations.formats.families.coco_writer import write_coco_boxes, write_coco_set
+from annotations.formats.families.coco_writer import write_coco_boxes
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
@@ -26,12 +26,7 @@ SPEC = FormatSpec(
 )
 
 
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_coco_set(export_set, out, "boxes")
-
-
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
-    """The pipeline's box fast path (boxes.py): the same file as `write_set`."""
     write_coco_boxes(export_set, out)
 
 

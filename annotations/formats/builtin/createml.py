@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import replace
 
 from annotations.formats import numbers
 from annotations.formats.errors import FormatError
-from annotations.formats.families.boxes import BoxImage, box_images
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.families.coco_check import Checker, show
 from annotations.formats.io import jsonio, jsonstream
 from annotations.formats.io.source import Source
@@ -41,10 +40,6 @@ NOT_CREATEML = ("manifest.json", "skeletons.json")
 _KEYS = {key: re.compile(rb'"%s"\s*:' % key.encode()) for key in ("image", "annotations")}
 _string = json.JSONEncoder(ensure_ascii=False).encode
 Box = tuple[str, float, float, float, float]  # label, centre x, centre y, width, height
-
-
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:

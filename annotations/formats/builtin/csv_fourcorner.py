@@ -12,9 +12,6 @@ column order (FORMATS.md §6); without width/height columns the dataset's sizes 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from annotations.formats.families.boxes import box_images
 from annotations.formats.families.csv_common import (
     ANNOTATIONS_CSV,
     BoxRow,
@@ -45,10 +42,6 @@ SPEC = FormatSpec(
 )
 HEADER = ["filename", "width", "height", "class", "xmin", "ymin", "xmax", "ymax"]
 REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
-
-
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:

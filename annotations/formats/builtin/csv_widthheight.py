@@ -12,10 +12,7 @@ column order; image sizes come from the dataset.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from annotations.formats.errors import FormatError
-from annotations.formats.families.boxes import box_images
 from annotations.formats.families.csv_common import (
     ANNOTATIONS_CSV,
     BoxRow,
@@ -46,10 +43,6 @@ SPEC = FormatSpec(
 )
 HEADER = ["filename", "xmin", "ymin", "width", "height", "label"]
 REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
-
-
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:

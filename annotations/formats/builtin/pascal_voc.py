@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lxml import etree
 
 from annotations.formats.errors import FormatError
-from annotations.formats.families.boxes import BoxImage, box_images
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.safexml import parse_untrusted
 from annotations.formats.io.sizes import SizeLookup, all_fractions
 from annotations.formats.io.source import Source
@@ -71,10 +71,6 @@ _OBJECT = ("  <object>\n    <name>%s</name>\n    <pose>Unspecified</pose>\n"
            "      <ymax>%s</ymax>\n    </bndbox>\n  </object>\n")
 _TAIL = "</annotation>\n"
 _NOT_PLAIN = re.compile("[&<>\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:

@@ -12,10 +12,8 @@ Import also reads `obj.names`, `_darknet.labels` and `data.yaml` class lists (CV
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
 
 from annotations.formats.errors import FormatError
-from annotations.formats.families.boxes import box_images
 from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
@@ -45,10 +43,6 @@ LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
-
-
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py): one `%.6f` line per box, `-0.000000` written as 0."""
     folder = export_set.folder
@@ -58,7 +52,7 @@ def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
         text = "".join(["%d %.6f %.6f %.6f %.6f\n" % (index[label], (x0 + x1) / 2,
                                                        (y0 + y1) / 2, x1 - x0, y1 - y0)
                         for label, x0, y0, x1, y1, _ in image.boxes])
-        if "-0.000000" in text:  # fixed6: a negative zero is written 0.000000
+        if "-0.000000" in text:  # "%.6f" of a negative zero is written 0.000000
             text = text.replace("-0.000000", "0.000000")
         out.add_bytes(f"{folder}labels/{split_name(image.file_name)[0]}.txt", text)
         put_image(export_set, out, image, "images/")

@@ -17,10 +17,8 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from dataclasses import replace
 
 from annotations.formats.errors import FormatError
-from annotations.formats.families.boxes import box_images
 from annotations.formats.io.sizes import SizeLookup, all_fractions, scale_box
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
@@ -45,10 +43,6 @@ CLASSES = "_classes.txt"
 _FIELD = re.compile(r"\S+")
 
 Box = tuple[str, tuple[float, float, float, float]]
-
-
-def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_boxes(replace(export_set, images=box_images(export_set.images)), out)
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterator
 
-from annotations.formats.errors import FormatError
 from annotations.formats.io.source import Source, SubSource
 from annotations.formats.records import ImageRecord, ReadResult
 from annotations.formats.registry import format_ids, get_format
-from annotations.formats.spec import ReadContext
 from annotations.formats.splits import SET_NAMES, set_of_path
 
 
@@ -21,17 +19,6 @@ def detect_formats(source: Source) -> list[tuple[str, int]]:
         if score > 0:
             scores.append((format_id, score))
     return sorted(scores, key=lambda item: -item[1])
-
-
-def read_annotations(source: Source, format_id: str | None = None,
-                     context: ReadContext | None = None) -> tuple[str, ReadResult]:
-    context = context or ReadContext()
-    if format_id is None:
-        found = detect_formats(source)
-        if not found:
-            raise FormatError("upload", "no annotation format recognised in these files")
-        format_id = found[0][0]
-    return format_id, get_format(format_id).read(source, context)
 
 
 # Files beside the set folders that describe the whole dataset rather than annotate images: an

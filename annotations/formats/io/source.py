@@ -135,10 +135,6 @@ def _check_member_name(info: zipfile.ZipInfo) -> str:
     return pure.as_posix()
 
 
-def open_source(path: str | os.PathLike) -> Source:
-    return FolderSource(path) if Path(path).is_dir() else ZipSource(path)
-
-
 class SubSource(Source):
     """Some of another source's files: one set of an upload split into sets."""
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotations.formats import registry
 from annotations.formats.splits import SPLIT_MODES
-from datasets.models import Dataset
+from datasets.lookup import dataset_from_argument
 from exports import services, storage
 from exports.forms import parse_export_options, parse_format
 from exports.models import ExportJob
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", required=True, help="where to write the zip")
 
     def handle(self, *args, **opts) -> None:
-        dataset = _find_dataset(opts["dataset"])
+        dataset = dataset_from_argument(opts["dataset"])
         try:
             spec = parse_format(opts["format"])
             options = parse_export_options(  # normalized None: the format's convention
@@ -72,16 +72,3 @@ class Command(BaseCommand):
                            for name, c in job.counts.items()) or "nothing to write"
         self.stdout.write(f"Wrote {opts['output']} ({job.file_size} bytes; {counts}; "
                           f"seed {job.export_options.seed}; job {job.pk})")
-
-
-def _find_dataset(key: str) -> Dataset:
-    if key.isdigit():
-        found = Dataset.objects.filter(pk=int(key))
-    else:
-        found = Dataset.objects.filter(name=key) or Dataset.objects.filter(slug=key)
-    found = list(found[:2])
-    if not found:
-        raise CommandError(f"no dataset {key!r}")
-    if len(found) > 1:
-        raise CommandError(f"several datasets are called {key!r}; give its id")
-    return found[0]

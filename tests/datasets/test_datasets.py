@@ -15,7 +15,7 @@ from datasets.thumbnails import ensure_thumbnail
 from exports import tasks as export_tasks
 from exports.services import export_job_create, job_file
 
-from .conftest import text, upload
+from ..uploads.conftest import text, upload
 
 
 def test_the_datasets_page_creates_a_dataset(owner_client, owner):

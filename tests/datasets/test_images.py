@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 
 from datasets.models import Image
 
-from .conftest import image_bytes, make_zip, text
+from ..uploads.conftest import image_bytes, make_zip, text
 
 
 def post(client, dataset, *named: tuple[str, bytes], **extra):

@@ -7,10 +7,13 @@ class AnnotationsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from datasets.panels import register_panel
         from datasets.signals import dataset_deleting
 
         from .receivers import uploads_of_dataset
         from .schedules import ensure_schedules
+        from .views import annotations_tab_context
 
         post_migrate.connect(ensure_schedules, sender=self)
+        register_panel("annotations", annotations_tab_context)  # the dataset page's Annotations tab
         dataset_deleting.connect(uploads_of_dataset, dispatch_uid="annotations-uploads")

@@ -9,8 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 from datasets.upload_folders import upload_create, upload_remove
-from datasets.uploads import UploadRefused, csrf_rejection, limit_context, receive_files
-from datasets.views import is_script
+from datasets.uploads import (
+    UploadRefused,
+    csrf_rejection,
+    is_script,
+    limit_context,
+    receive_files,
+)
 
 from . import services
 from .formats import registry
@@ -31,13 +36,12 @@ def labels_legend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def annotations_tab(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_for(request.user, pk)
+    if not request.htmx:  # a link opened in a new tab: the dataset page, at the same page
+        page = request.GET.get("page", "")
+        query = f"?page={page}" if page.isdigit() else ""
+        return redirect(reverse("datasets:detail", args=[dataset.pk]) + query)
     context = {"dataset": dataset, **annotations_tab_context(request, dataset)}
-    if request.htmx:
-        return render(request, "annotations/tab.html", context)
-    from exports.views import jobs_context
-
-    context.update(jobs_context(request, dataset), tab="annotations")
-    return render(request, "datasets/detail.html", context)
+    return render(request, "annotations/tab.html", context)
 
 
 # --- upload -------------------------------------------------------------------------------------

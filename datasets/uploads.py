@@ -224,3 +224,8 @@ def open_upload(path: Path) -> tuple[Source, int]:
 def close_source(source: Source) -> None:
     if isinstance(source, ZipSource):
         source.close()
+
+
+def is_script(request: HttpRequest) -> bool:
+    """A request from htmx or the upload script: answer with the fragment, not the page."""
+    return bool(request.htmx) or request.headers.get("X-Requested-With") == "XMLHttpRequest"

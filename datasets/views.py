@@ -3,7 +3,6 @@ from __future__ import annotations
 import mimetypes
 
 from django.core.files.storage import default_storage
-from django.db.models import Count
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -12,15 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import services
 from .images import images_import_files
 from .models import Dataset
-from .selectors import dataset_for, datasets_for, image_for
+from .panels import panels_context
+from .selectors import dataset_counts, dataset_for, datasets_for, image_for
 from .thumbnails import ensure_thumbnail
 from .upload_folders import upload_create, upload_remove
-from .uploads import UploadRefused, csrf_rejection, limit_context, receive_files
-
-
-def is_script(request: HttpRequest) -> bool:
-    """A request from htmx or the upload script: answer with the fragment, not the page."""
-    return bool(request.htmx) or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+from .uploads import UploadRefused, csrf_rejection, is_script, limit_context, receive_files
 
 
 @require_GET
@@ -30,13 +25,9 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from annotations.views import annotations_tab_context
-    from exports.views import jobs_context
-
+    """The page, with the panels other apps registered (datasets/panels.py)."""
     dataset = dataset_for(request.user, pk)
-    context = {"dataset": dataset, "tab": "annotations"}
-    context.update(annotations_tab_context(request, dataset))
-    context.update(jobs_context(request, dataset))
+    context = {"dataset": dataset, "tab": "annotations", **panels_context(request, dataset)}
     return render(request, "datasets/detail.html", context)
 
 
@@ -74,12 +65,8 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         services.dataset_delete(dataset=dataset)
         return redirect("datasets:list")
-    from annotations.models import Annotation
-
-    counts = Dataset.objects.filter(pk=dataset.pk).aggregate(
-        images=Count("images", distinct=True), labels=Count("labels", distinct=True))
-    counts["annotations"] = Annotation.objects.filter(image__dataset=dataset).count()
-    return render(request, "datasets/delete.html", {"dataset": dataset, "counts": counts})
+    return render(request, "datasets/delete.html",
+                  {"dataset": dataset, "counts": dataset_counts(dataset)})
 
 
 @csrf_exempt  # the body is read by our own upload handler first; csrf_rejection() runs after

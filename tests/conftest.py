@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from django.contrib.auth import get_user_model
 
-from datasets.demo import build_demo_dataset
+from annotations.demo import build_demo_dataset
 
 
 @pytest.fixture

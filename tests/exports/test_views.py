@@ -27,8 +27,20 @@ def create(client, dataset, **data):
 def test_the_dataset_page_shows_the_annotations_tab_and_the_export_button(owner_client, demo):
     page = owner_client.get(reverse("datasets:detail", args=[demo.pk])).content.decode()
     assert "Export Annotations" in page and "Current Jobs" in page
-    assert page.count('class="thumb"') == 12
+    assert page.count('class="thumb"') == 12  # in the first response: it reads without JS
     assert "traffic light" in page and "<polygon" in page and "<circle" in page
+    # Each panel is also its own app's partial, which HTMX refreshes.
+    tab = owner_client.get(reverse("annotations:tab", args=[demo.pk]), **HX).content.decode()
+    assert tab.count('class="thumb"') == 12 and "Current Jobs" not in tab
+    jobs = owner_client.get(reverse("exports:jobs", args=[demo.pk]), **HX).content.decode()
+    assert "Current Jobs" in jobs and 'class="thumb"' not in jobs
+
+
+def test_the_tab_opened_as_a_page_is_the_dataset_page_at_that_page(owner_client, demo):
+    response = owner_client.get(reverse("annotations:tab", args=[demo.pk]) + "?page=2")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("datasets:detail", args=[demo.pk]) + "?page=2"
+    assert owner_client.get(response["Location"]).status_code == 200
 
 
 def test_the_popup_offers_every_family_and_disables_formats_with_nothing_to_export(
@@ -197,8 +209,8 @@ def test_an_image_opens_larger_with_its_annotations_and_neighbours(owner_client,
 
 
 def test_the_legend_counts_each_label_by_kind(owner_client, demo):
-    page = owner_client.get(reverse("datasets:detail", args=[demo.pk])).content.decode()
-    assert reverse("annotations:legend", args=[demo.pk]) in page  # loaded after the page
+    page = owner_client.get(reverse("annotations:tab", args=[demo.pk]), **HX).content.decode()
+    assert reverse("annotations:legend", args=[demo.pk]) in page  # loaded after the tab
     legend = owner_client.get(reverse("annotations:legend", args=[demo.pk]), **HX)
     text = legend.content.decode()
     from annotations.models import Annotation

@@ -250,7 +250,7 @@ def test_current_jobs_shows_imports_beside_exports(owner_client, dataset):
     assert "3 annotations on 2 images" in jobs
     assert "hx-trigger" not in jobs  # a preview waiting for the user is not polled
     confirm_and_run(owner_client, job)
-    page = text(owner_client.get(reverse("datasets:detail", args=[dataset.pk])))
+    page = text(owner_client.get(reverse("exports:jobs", args=[dataset.pk])))
     assert "Imported" in page and "3 annotations imported, 2 labels created" in page
 
 

@@ -21,9 +21,8 @@ from annotations.formats.records import Annotation as Record
 from annotations.formats.records import Keypoint
 from annotations.mapping import annotation_fields
 from annotations.models import Annotation
-
-from .models import Dataset, Skeleton
-from .services import dataset_create, image_create, label_get_or_create
+from datasets.models import Dataset, Skeleton
+from datasets.services import dataset_create, image_create, label_get_or_create
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "nexus-demo"

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from datasets.demo import DEMO_DATASET, DEMO_PASSWORD, DEMO_USER, ensure_demo
+from annotations.demo import DEMO_DATASET, DEMO_PASSWORD, DEMO_USER, ensure_demo
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ import logging
 from jobs.reaper import pending_task_names, reap, sweep
 
 from .models import ExportJob
-from .services import DOING, enqueue_export, export_dir, task_name
+from .services import DOING, enqueue_export, export_dir, release_deferred, task_name
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,8 @@ __all__ = ["jobs_reap", "pending_task_names", "sweep_temporary_files"]
 
 
 def jobs_reap() -> dict[str, int]:
-    report = reap(ExportJob, enqueue=enqueue_export, task_name=task_name, doing=DOING)
+    report = reap(ExportJob, enqueue=enqueue_export, task_name=task_name, doing=DOING,
+                  release=release_deferred)
     report["swept"] = sweep_temporary_files()
     if any(report.values()):
         log.info("export reaper: %s", report)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from django.urls import reverse
 from django.utils import timezone
@@ -111,3 +112,43 @@ def test_the_reaper_releases_deferred_jobs_only_into_free_slots(demo, settings):
     assert reaper.jobs_reap()["reenqueued"] == 1  # one slot, one job
     first = ExportJob.objects.get(pk=deferred[0].pk)
     assert first.enqueued_at is not None
+
+
+def orphan_attempt(job: ExportJob, token: str = "killed") -> Path:
+    """The zip a worker published before it was killed, without recording it."""
+    folder = services.export_dir() / str(job.pk) / token
+    folder.mkdir(parents=True)
+    (folder / "export.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return folder
+
+
+def test_the_sweep_removes_attempts_that_are_not_the_recorded_one(demo):
+    job = new_job(demo)
+    killed = orphan_attempt(job)
+    assert tasks.run_export(str(job.pk)) == "finished"  # attempt two publishes and records
+    job.refresh_from_db()
+    assert reaper.jobs_reap()["swept"] == 1
+    assert not killed.exists()
+    assert services.job_file(job).is_file()  # the recorded zip stays
+    ended = new_job(demo, seed=3, shuffle=True)
+    ExportJob.objects.filter(pk=ended.pk).update(status="errored")
+    errored_leftover = orphan_attempt(ended)
+    running = new_job(demo, seed=4, shuffle=True)
+    ExportJob.objects.filter(pk=running.pk).update(status="running", worker_token="live",
+                                                   worker=services.claiming.worker_name(),
+                                                   heartbeat_at=timezone.now())
+    publishing = orphan_attempt(running, "live")  # published, about to be recorded
+    reaper.jobs_reap()
+    assert not errored_leftover.exists() and publishing.exists()
+
+
+def test_cancelling_removes_the_files_of_every_attempt(demo, owner_client):
+    job = new_job(demo)
+    ExportJob.objects.filter(pk=job.pk).update(status="running", worker_token="second",
+                                               worker=services.claiming.worker_name(),
+                                               heartbeat_at=timezone.now(), attempts=2)
+    killed = orphan_attempt(job)
+    owner_client.post(reverse("exports:cancel", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert not killed.exists() and not (services.export_dir() / str(job.pk)).exists()

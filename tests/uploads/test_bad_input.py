@@ -392,3 +392,25 @@ def test_too_many_new_labels_are_refused_and_leave_no_plan_behind(
                            "import.")
     assert not Label.objects.exists() and not ImportJob.objects.exists()
     assert not list(upload_dir.iterdir())  # neither the upload nor its plan's rows
+
+
+@pytest.mark.parametrize("raw", ["1e308, 1e308, 1e308, 1e308", "10, 20, 1e308, 200"],
+                         ids=["all-huge", "one-huge"])
+def test_coco_coordinates_out_of_range_are_refused_naming_the_annotation(
+        owner_client, dataset, unchanged, raw, caplog):
+    response = upload(owner_client, dataset, {"_annotations.coco.json": coco(raw=raw)})
+    refused(response, 422, "_annotations.coco.json: annotations record 1: bbox coordinates out "
+                           "of range")
+    assert "Traceback" not in caplog.text and "OverflowError" not in caplog.text
+    unchanged()
+
+
+def test_a_zip_of_many_small_members_is_refused_by_its_total_expansion(owner_client, dataset,
+                                                                       unchanged):
+    entries = [(f"zeros-{i}.xml", b"\0" * (900 << 10)) for i in range(30)]  # each under 1 MiB
+    data = raw_zip(entries)
+    assert len(data) < 300 << 10
+    response = upload(owner_client, dataset, {"bad.zip": data})
+    refused(response, 422, "bad.zip: the zip expands")
+    refused(response, 422, "times in all")
+    unchanged()

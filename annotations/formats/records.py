@@ -55,6 +55,7 @@ class ImageRecord:
     id: int | None = None  # database id: stable, used for renames and TFRecord source_id
     ref: str | None = None  # where the image bytes live (a storage name); opaque here
     sha256: str | None = None
+    folder: str = ""  # the folders the file wrote before the name; matching ignores them
 
 
 @dataclass(slots=True)

@@ -70,8 +70,10 @@ def test_ctrl_c_on_bin_start_stops_the_web_server_and_every_worker(tmp_path):
     try:
         wait_for(lambda: answers(f"http://127.0.0.1:{port}/accounts/login/"), timeout=120,
                  interval=0.5)
-        # the cluster's workers are up too: the sentinel, its monitor, pusher and 2 workers
-        started = wait_for(lambda: (found := descendants(start.pid)) and len(found) >= 6
+        assert answers(f"http://127.0.0.1:{port}/static/css/nexus.css")  # whitenoise serves it
+        # everything is up: the cluster (parent, sentinel, monitor, pusher, 2 workers) and
+        # gunicorn (arbiter, 2 workers)
+        started = wait_for(lambda: (found := descendants(start.pid)) and len(found) >= 9
                            and found, timeout=60)
         os.killpg(start.pid, signal.SIGINT)  # what Ctrl+C sends to the terminal's group
         start.wait(30)

@@ -145,7 +145,8 @@ class _PlanBuilder:
         self.index, self.labels, self.writer, self.fixes = index, labels, writer, Fixes()
         self.names: set[str] = set()  # an image may come in several records (COCO streamed)
         self.unmatched: dict[str, int] = {}  # name -> annotations it carried
-        self.outside: dict[str, int] = {}
+        self.folders_ignored: list[str] = []  # matched names written with folders (examples)
+        self.folders_ignored_count = 0
         self.size_mismatch: list[str] = []
         self.matched: set[int] = set()
         self.sets: dict[int, str] = {}  # image id -> the set folder it came in
@@ -157,14 +158,19 @@ class _PlanBuilder:
         return found
 
     def add_image(self, record) -> None:
-        from .matching import points_outside
+        from .matching import has_folder
 
         self.names.add(record.file_name)
         match = self.index.find(record.file_name)
         if match is None:
-            missed = self.outside if points_outside(record.file_name) else self.unmatched
-            missed[record.file_name] = missed.get(record.file_name, 0) + len(record.annotations)
+            self.unmatched[record.file_name] = (self.unmatched.get(record.file_name, 0)
+                                                + len(record.annotations))
             return
+        written = f"{record.folder}/{record.file_name}" if record.folder else record.file_name
+        if match.id not in self.matched and has_folder(written) and written != match.name:
+            self.folders_ignored_count += 1
+            if len(self.folders_ignored) < EXAMPLES:
+                self.folders_ignored.append(written)
         if (match.id not in self.matched and record.width > 0
                 and (record.width, record.height) != (match.width, match.height)):
             self.size_mismatch.append(f"{record.file_name}: {record.width}×{record.height} in "
@@ -185,16 +191,17 @@ class _PlanBuilder:
             "mode": "append",
             "images": {
                 "in_upload": len(self.names), "matched": len(self.matched),
-                "unmatched": len(self.unmatched), "outside": len(self.outside),
+                "unmatched": len(self.unmatched),
                 "unmatched_examples": list(self.unmatched)[:EXAMPLES],
-                "outside_examples": list(self.outside)[:EXAMPLES],
+                "folders_ignored": self.folders_ignored_count,
+                "folders_ignored_examples": self.folders_ignored,
                 "dataset_total": self.index.count,
                 "dataset_without_annotations": self.index.count - len(self.matched),
             },
             "annotations": {
                 "total": writer.plan.annotation_count - writer.duplicates,
                 "by_kind": {k: writer.kinds[k] for k in KINDS if writer.kinds[k]},
-                "on_unmatched_images": sum(self.unmatched.values()) + sum(self.outside.values()),
+                "on_unmatched_images": sum(self.unmatched.values()),
                 "already_in_dataset": writer.duplicates,
             },
             "sets": _set_counts(self.sets),

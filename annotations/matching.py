@@ -1,26 +1,27 @@
 """Which dataset image an annotation file means, and which labels an import will use.
 
-Images are matched by file name with dictionary lookups, never by opening anything: a name that
-points outside (`../../etc/passwd`, `/etc/passwd`, `C:\\x`, a URL) is reported as unmatched and
-not looked up at all. Label names are cleaned with `clean_label` (FORMATS.md §1): names equal
-after trimming and NFC normalisation are one label; a name the class files cannot carry refuses
-the import with a message that names it.
+Images are matched by file name, folders ignored: `train2017/0001.jpg`, `../../x/0001.jpg`,
+`/data/0001.jpg`, `C:\\x\\0001.jpg` and `file:///x/0001.jpg` all mean the dataset's image
+`0001.jpg` (annotation files from other tools carry the paths of the machine they were made on).
+A name is only ever a dictionary key: nothing is opened or looked up on disk, so a folder that
+points outside cannot reach anything. The name as written is tried first, so a dataset image
+whose stored name has folders still matches exactly. The import preview says how many images were
+"matched by file name, folders ignored". Label names are cleaned with `clean_label` (FORMATS.md
+§1): names equal after trimming and NFC normalisation are one label; a name the class files
+cannot carry refuses the import with a message that names it.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from annotations.formats.naming import clean_label
+from annotations.formats.naming import clean_label, split_folder
 from datasets.models import Dataset, Image, Label
 from datasets.uploads import UploadRefused
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # http:, file:, C: (a drive)
 LABEL_LENGTH = Label._meta.get_field("name").max_length
 
 
@@ -28,13 +29,8 @@ class ImportRefused(UploadRefused):
     """The upload cannot be imported; the message is for the user."""
 
 
-def points_outside(name: str) -> bool:
-    """A name that is a path leaving its folder, an absolute path or a URL."""
-    if not name or "\x00" in name:
-        return True
-    slashed = name.replace("\\", "/")
-    return (slashed.startswith("/") or bool(_SCHEME.match(slashed))
-            or ".." in slashed.split("/"))
+def has_folder(name: str) -> bool:
+    return bool(split_folder(name)[0])
 
 
 def _nfc(name: str) -> str:
@@ -74,17 +70,15 @@ class ImageIndex:
 
     def find(self, file_name: str) -> Match | None:
         """The image a name means: as written, as renamed by a Nexus export, NFC, then its
-        last path part (`train2017/0001.jpg`). Names pointing outside are never looked up."""
-        if points_outside(file_name):
+        file name without the folders (`train2017/0001.jpg`, `../x/0001.jpg`: `0001.jpg`)."""
+        if not file_name or "\x00" in file_name:
             return None
         for candidate in (file_name, self.renames.get(file_name)):
             if candidate and (found := self.by_name.get(candidate) or
                               self.by_name.get(_nfc(candidate))):
                 return found
-        base = posixpath.basename(file_name.replace("\\", "/"))
-        if base != file_name:
-            return self.find(base)
-        return None
+        folder, base = split_folder(file_name)
+        return self.find(base) if folder else None
 
 
 @dataclass

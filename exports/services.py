@@ -94,12 +94,11 @@ def task_name(job_id) -> str:
     return f"export-{job_id}"
 
 
-def _release_next(owner_id: int) -> None:
-    """Enqueue the owner's oldest export that was deferred by the running-exports limit."""
-    waiting = (ExportJob.objects.filter(owner_id=owner_id, status=Status.QUEUED,
-                                        enqueued_at__isnull=True).order_by("created_at").first())
-    if waiting is not None:
-        enqueue_export(waiting.pk)
+def release_deferred(owner_id: int) -> int:
+    """Enqueue the owner's oldest exports deferred by the running-exports limit, one per free
+    slot: called whenever a slot frees (an export ends or is cancelled) and by the reaper."""
+    return claiming.release_deferred(ExportJob, owner_id,
+                                     settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER, enqueue_export)
 
 
 def export_dir() -> Path:
@@ -146,7 +145,7 @@ def export_job_run(job_id: str) -> str:
     try:
         return _run_claimed(job, token)
     finally:
-        _release_next(job.owner_id)
+        release_deferred(job.owner_id)
 
 
 def _run_claimed(job: ExportJob, token: str) -> str:
@@ -214,8 +213,14 @@ def readable_error(exc: BaseException) -> str:
 # --- cancel, expiry -----------------------------------------------------------------------------
 
 def export_job_cancel(*, job: ExportJob) -> bool:
-    """Cancel a queued or running job; the worker notices at its next progress write."""
-    return claiming.cancel(job)
+    """Cancel a queued or running job; the worker notices at its next progress write. The files
+    of its attempts go now (a running attempt that publishes later deletes its own), and its
+    slot goes to the owner's next deferred export."""
+    if not claiming.cancel(job):
+        return False
+    storage.delete_tree(str(job.pk))
+    release_deferred(job.owner_id)
+    return True
 
 
 def has_file(job: ExportJob) -> bool:

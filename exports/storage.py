@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +61,23 @@ def delete_tree(prefix: str) -> None:
         return
     for name in _walk(storage, prefix):
         storage.delete(name)
+
+
+def attempt_folders() -> dict[str, list[str]]:
+    """{job id: [attempt token, ...]} of everything published (the `<job id>/<token>/` folders;
+    the local `tmp/` work folder is not one)."""
+    storage = export_storage()
+    try:
+        jobs, _ = storage.listdir("")
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for job_id in jobs:
+        try:
+            found[str(uuid.UUID(job_id))] = storage.listdir(job_id)[0]
+        except ValueError:
+            continue
+    return found
 
 
 def _walk(storage: Storage, prefix: str) -> list[str]:

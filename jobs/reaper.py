@@ -1,8 +1,14 @@
 """The reaper for any BackgroundJob model: the broker and the workers are disposable.
 
-It requeues running jobs whose worker stopped sending heartbeats (or errors them past the maximum
-attempts) and re-enqueues queued jobs that have no broker message (a lost Redis message, an
-enqueue that never ran, a job deferred by the per-owner limit).
+It requeues running jobs whose worker stopped sending heartbeats or is known dead (or errors them
+past the maximum attempts), re-enqueues queued jobs that no worker took up, and hands the free
+slots of an owner at the running limit to the jobs that limit deferred.
+
+The job row decides, not the broker: a message a cluster has taken stays locked in the ORM broker
+for `retry` (an hour) even when that cluster was killed, so only messages still waiting for a
+worker count as pending; a queued job whose message was taken longer than the window ago and
+that no worker claimed is handed out again. A duplicate message is harmless: the claim is a
+conditional UPDATE, so the second delivery finds the job taken and does nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +23,21 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .claiming import stale_before, too_many_attempts_message
+from .claiming import dead_workers, stale_before, too_many_attempts_message
 from .models import BackgroundJob, JobStatus
 
 QUEUED_GRACE_SECONDS = 30  # an enqueue in flight is not "lost" yet
 
 
+def queued_window() -> timedelta:
+    """How long a queued job may go unclaimed after its message was handed out (the grace, or
+    the heartbeat staleness when that is shorter)."""
+    return timedelta(seconds=min(QUEUED_GRACE_SECONDS, settings.NEXUS_HEARTBEAT_STALE_SECONDS))
+
+
 def pending_task_names() -> set[str] | None:
-    """Names of the tasks waiting in (or taken but not acknowledged by) the broker; None when the
-    broker cannot be listed."""
+    """Names of the tasks waiting in the broker for a worker; None when the broker cannot be
+    listed. A message a cluster has taken (locked) is not pending: that cluster may be dead."""
     from django_q.brokers import get_broker
     from django_q.signing import SignedPackage
 
@@ -34,7 +46,8 @@ def pending_task_names() -> set[str] | None:
     if kind == "ORM":
         from django_q.models import OrmQ
 
-        return {q.name() for q in OrmQ.objects.filter(key=broker.list_key)}
+        waiting = OrmQ.objects.filter(key=broker.list_key, lock__lte=timezone.now())
+        return {q.name() for q in waiting}
     if kind == "Redis":
         payloads = broker.connection.lrange(broker.list_key, 0, -1)
         return {SignedPackage.loads(p).get("name") for p in payloads}
@@ -42,12 +55,18 @@ def pending_task_names() -> set[str] | None:
 
 
 def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
-         task_name: Callable[[object], str], doing: str) -> dict[str, int]:
+         task_name: Callable[[object], str], doing: str,
+         release: Callable[[object], int] | None = None) -> dict[str, int]:
+    """`release(owner_id)` hands an owner's free slots to its deferred jobs (jobs queued with no
+    message); without it, deferred jobs are simply enqueued again."""
     now, stale = timezone.now(), stale_before()
     report = {"requeued": 0, "errored": 0, "reenqueued": 0}
-    for job in model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale):
-        mine = model.objects.filter(pk=job.pk, status=JobStatus.RUNNING,
-                                    worker_token=job.worker_token, heartbeat_at__lt=stale)
+    running = model.objects.filter(status=JobStatus.RUNNING)
+    dead = dead_workers(running)
+    gone = Q(heartbeat_at__lt=stale) | Q(worker__in=dead)
+    for job in running.filter(gone):
+        mine = model.objects.filter(gone, pk=job.pk, status=JobStatus.RUNNING,
+                                    worker_token=job.worker_token)
         if job.attempts >= settings.NEXUS_MAX_ATTEMPTS:
             report["errored"] += mine.update(
                 status=JobStatus.ERRORED, finished_at=now,
@@ -56,13 +75,20 @@ def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
             report["requeued"] += 1
             enqueue(job.pk)
     pending = pending_task_names()
-    grace = now - timedelta(seconds=QUEUED_GRACE_SECONDS)
-    lost = model.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=grace),
-                                status=JobStatus.QUEUED, created_at__lt=grace)
-    for job in lost:
+    window = now - queued_window()
+    queued = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=window)
+    for job in queued.filter(enqueued_at__lt=window):
         if pending is None or task_name(job.pk) not in pending:
             enqueue(job.pk)
             report["reenqueued"] += 1
+    deferred = queued.filter(enqueued_at=None)
+    if release is None:
+        for pk in deferred.values_list("pk", flat=True):
+            enqueue(pk)
+            report["reenqueued"] += 1
+    else:
+        for owner_id in set(deferred.values_list("owner_id", flat=True)):
+            report["reenqueued"] += release(owner_id)
     return report
 
 

@@ -24,6 +24,14 @@ class RenameRules:
     voc_stem: bool = False  # Pascal VOC: ImageSets lists cannot carry '#' or edge whitespace
 
 
+def split_folder(path: str) -> tuple[str, str]:
+    """("train2017", "0001.jpg") for "train2017/0001.jpg" or "train2017\\0001.jpg"; a name with
+    no folder gives ("", name). Whatever the folders are (`../`, `/etc/`, `C:\\`, a URL), they
+    only ever come off: the name is matched, never opened."""
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    return folder, name
+
+
 def split_name(name: str) -> tuple[str, str]:
     """('photo.v2', '.jpg') for 'photo.v2.jpg'; a name without a dot has an empty extension."""
     dot = name.rfind(".")

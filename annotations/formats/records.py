@@ -56,6 +56,7 @@ class ImageRecord:
     ref: str | None = None  # where the image bytes live (a storage name); opaque here
     sha256: str | None = None
     set_name: str | None = None  # read from an upload's train/, valid/ or test/ folder
+    folder: str = ""  # the folders the file wrote before the name; matching ignores them
 
 
 @dataclass(slots=True)

@@ -38,8 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "jobs",  # before django_q: its `qcluster` command also runs the reapers
     "django_q",
-    "jobs",
     "datasets",
     "annotations",
     "exports",
@@ -174,6 +174,8 @@ LOGGING = {
 NEXUS_HEARTBEAT_STALE_SECONDS = env_int("NEXUS_HEARTBEAT_STALE_SECONDS", 120)
 NEXUS_MAX_ATTEMPTS = env_int("NEXUS_MAX_ATTEMPTS", 3)
 NEXUS_MAX_RUNNING_EXPORTS_PER_USER = env_int("NEXUS_MAX_RUNNING_EXPORTS_PER_USER", 2)
+# Run by each cluster's parent every quarter of the staleness window (and by the minute schedule).
+NEXUS_REAPERS = ["exports.tasks.reap_jobs", "annotations.tasks.reap_imports"]
 
 # Uploads (images and annotation files). Every upload streams into its own folder below
 # NEXUS_UPLOAD_DIR and is refused early, with the limit named, once it passes the byte limit.

@@ -132,7 +132,7 @@ def test_an_owner_at_the_running_limit_waits_while_other_users_run(demo, strange
     assert tasks.run_export(str(new_job(other).pk)) == "finished"  # not starved
     # When the busy export ends, the owner's waiting export is enqueued again.
     ExportJob.objects.filter(pk=busy.pk).update(status="finished")
-    services._release_next(demo.owner_id)
+    services.release_deferred(demo.owner_id)
     waiting.refresh_from_db()
     assert waiting.enqueued_at is not None
     assert f"export-{waiting.pk}" in reaper.pending_task_names()

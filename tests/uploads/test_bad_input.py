@@ -309,14 +309,11 @@ def test_an_empty_upload_is_refused(owner_client, dataset, unchanged):
 
 # --- names and labels -------------------------------------------------------------------------
 
-OUTSIDE = ["../../etc/passwd", "/etc/passwd", "http://example.com/street.jpg",
-           "C:\\Windows\\street.jpg", "file:///etc/street.jpg"]
+FOLDERS = ["../../etc/street.jpg", "/etc/street.jpg", "file:///etc/street.jpg",
+           "C:\\x\\street.jpg", "http://example.com/street.jpg"]
 
 
-def test_image_names_pointing_outside_are_never_opened_and_reported_unmatched(
-        owner_client, dataset, monkeypatch):
-    rows = "".join(f"{name},car,1,2,30,40\n" for name in OUTSIDE)
-    csv = "filename,label,xmin,ymin,xmax,ymax\n" + rows + "street.jpg,car,10,20,110,220\n"
+def spy_on_open(monkeypatch) -> list[str]:
     opened: list[str] = []
     real_open = builtins.open
 
@@ -326,21 +323,39 @@ def test_image_names_pointing_outside_are_never_opened_and_reported_unmatched(
 
     monkeypatch.setattr(builtins, "open", spy)
     monkeypatch.setattr(io, "open", spy)  # pathlib opens through io.open
+    return opened
+
+
+def test_image_names_with_folders_are_matched_by_file_name_and_never_opened(
+        owner_client, dataset, monkeypatch):
+    rows = "".join(f"{name},car,1,2,30,40\n" for name in FOLDERS + ["../../etc/passwd"])
+    csv = "filename,label,xmin,ymin,xmax,ymax\n" + rows
+    opened = spy_on_open(monkeypatch)
     response = upload(owner_client, dataset, {"_annotations.csv": csv})
-    monkeypatch.setattr(builtins, "open", real_open)
-    monkeypatch.setattr(io, "open", real_open)
+    monkeypatch.undo()
     assert response.status_code == 302
     assert any(p.endswith("content/_annotations.csv") for p in opened)  # the spy sees reads
-    assert not [p for p in opened if "passwd" in p or "example.com" in p or "Windows" in p
+    assert not [p for p in opened if "passwd" in p or "example.com" in p or "x\\" in p
                 or p.startswith("/etc")]
-    job = ImportJob.objects.get()
-    images = job.report["images"]
-    assert (images["matched"], images["outside"], images["unmatched"]) == (1, 5, 0)
-    assert images["outside_examples"] == OUTSIDE
+    images = ImportJob.objects.get().report["images"]
+    assert (images["matched"], images["unmatched"]) == (1, 1)  # street.jpg; passwd is no image
+    assert images["unmatched_examples"] == ["../../etc/passwd"]
+    assert images["folders_ignored"] == 1 and images["folders_ignored_examples"] == [FOLDERS[0]]
     page = text(owner_client.get(response["Location"]))
-    assert "5 not matched: the name points outside the upload and is never opened" in page
-    assert "../../etc/passwd" in page
-    assert job.report["annotations"]["total"] == 1
+    assert "1 matched by file name, folders ignored (../../etc/street.jpg)" in page
+    assert ImportJob.objects.get().report["annotations"]["total"] == 5
+
+
+@pytest.mark.parametrize("file_name", FOLDERS + ["train2017/street.jpg"])
+def test_coco_file_names_with_folders_match_by_file_name_as_the_preview_says(
+        owner_client, dataset, file_name):
+    images = [{"id": 1, "file_name": file_name, "width": 640, "height": 480}]
+    response = upload(owner_client, dataset, {"_annotations.coco.json": coco(images=images)})
+    assert response.status_code == 302
+    report = ImportJob.objects.get().report["images"]
+    assert (report["matched"], report["folders_ignored"]) == (1, 1)
+    page = text(owner_client.get(response["Location"]))
+    assert "1 matched by file name, folders ignored" in page
 
 
 def test_a_label_with_a_control_character_is_refused(owner_client, dataset, unchanged):
@@ -392,3 +407,25 @@ def test_too_many_new_labels_are_refused_and_leave_no_plan_behind(
                            "import.")
     assert not Label.objects.exists() and not ImportJob.objects.exists()
     assert not list(upload_dir.iterdir())  # neither the upload nor its plan's rows
+
+
+@pytest.mark.parametrize("raw", ["1e308, 1e308, 1e308, 1e308", "10, 20, 1e308, 200"],
+                         ids=["all-huge", "one-huge"])
+def test_coco_coordinates_out_of_range_are_refused_naming_the_annotation(
+        owner_client, dataset, unchanged, raw, caplog):
+    response = upload(owner_client, dataset, {"_annotations.coco.json": coco(raw=raw)})
+    refused(response, 422, "_annotations.coco.json: annotations record 1: bbox coordinates out "
+                           "of range")
+    assert "Traceback" not in caplog.text and "OverflowError" not in caplog.text
+    unchanged()
+
+
+def test_a_zip_of_many_small_members_is_refused_by_its_total_expansion(owner_client, dataset,
+                                                                       unchanged):
+    entries = [(f"zeros-{i}.xml", b"\0" * (900 << 10)) for i in range(30)]  # each under 1 MiB
+    data = raw_zip(entries)
+    assert len(data) < 300 << 10
+    response = upload(owner_client, dataset, {"bad.zip": data})
+    refused(response, 422, "bad.zip: the zip expands")
+    refused(response, 422, "times in all")
+    unchanged()

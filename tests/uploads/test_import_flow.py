@@ -56,8 +56,8 @@ def test_the_preview_counts_fixes_and_nothing_is_written_before_confirm(owner_cl
     assert not Annotation.objects.exists() and not Label.objects.exists()
     report = job.report
     assert report["images"] | {} == {
-        "in_upload": 3, "matched": 2, "unmatched": 1, "outside": 0,
-        "unmatched_examples": ["nowhere.jpg"], "outside_examples": [], "dataset_total": 3,
+        "in_upload": 3, "matched": 2, "unmatched": 1, "folders_ignored": 0,
+        "unmatched_examples": ["nowhere.jpg"], "folders_ignored_examples": [], "dataset_total": 3,
         "dataset_without_annotations": 1}
     assert report["annotations"]["total"] == 3
     assert report["annotations"]["by_kind"] == {"box": 3}

@@ -15,6 +15,9 @@ from annotations.formats.errors import FormatError
 from annotations.formats.families.rle import runs_to_string, string_to_runs
 from annotations.formats.records import Rle
 
+# No image is a billion pixels wide; beyond this, sums of coordinates could overflow a float.
+MAX_COORDINATE = 1e9
+
 
 def show(value: Any) -> str:
     """A JSON value as the user wrote it, cut short (a string shows its quotes)."""
@@ -76,11 +79,13 @@ class Checker:
         return self.number(record, key, where) if record.get(key) is not None else None
 
     def numbers(self, value: Any, what: str, where: str, count: int | None = None) -> list[float]:
-        # The common case first, in two C-speed passes: a list of plain ints and floats, finite.
+        # The common case first, in C-speed passes: a list of plain ints and floats, in range
+        # (checked before fsum, which overflows on values near the float maximum).
         if type(value) is list and (count is None or len(value) == count) \
                 and all(type(v) is float or type(v) is int for v in value):
             floats = [float(v) for v in value]
-            if math.isfinite(math.fsum(floats)):
+            if not floats or (-MAX_COORDINATE <= min(floats) and max(floats) <= MAX_COORDINATE
+                              and math.isfinite(math.fsum(floats))):
                 return floats
         if not isinstance(value, list):
             self.fail(where, f"{what} must be a list of numbers, got {show(value)}")
@@ -88,6 +93,9 @@ class Checker:
             # json gives inf for 1e999; NaN and Infinity are refused while parsing.
             if not is_number(item) or not math.isfinite(item):
                 self.fail(where, f"{what} must hold only numbers, got {show(item)}")
+            if not -MAX_COORDINATE <= item <= MAX_COORDINATE:
+                self.fail(where, f"{what} coordinates out of range: {show(item)} (the limit is "
+                          f"±{MAX_COORDINATE:.0e})")
         if count is not None and len(value) != count:
             self.fail(where, f"{what} must have {count} numbers, got {len(value)}")
         return [float(v) for v in value]

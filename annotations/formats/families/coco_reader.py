@@ -27,6 +27,7 @@ from annotations.formats.families.skeletons_file import read_skeletons_file
 from annotations.formats.io import jsonio, jsonstream
 from annotations.formats.io.collector import fewer_collections
 from annotations.formats.io.source import Source
+from annotations.formats.naming import split_folder
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
 from annotations.formats.spec import ReadContext
 
@@ -170,6 +171,7 @@ class _DocumentReader:
         self.check = Checker(file.path)
         self.context, self.mode = context, mode
         self.categories: dict[int, _Category] = {}
+        self.folders: dict[int, str] = {}  # image id -> the folders its file_name gave, if any
         self.skipped_rings = 0
 
     def read_categories(self, result: ReadResult, skeletons: dict[str, Skeleton]) -> None:
@@ -208,12 +210,13 @@ class _DocumentReader:
             if category is None:
                 self.check.fail(where, f"category_id {category_id} is not in categories")
             if self.file.grouped:
-                image = by_id.get(image_id) or by_id.setdefault(image_id, ImageRecord(*entry))
+                image = by_id.get(image_id) or by_id.setdefault(image_id,
+                                                                self._record(image_id, entry))
             else:
                 if image_id != pending_id:
                     if pending is not None:
                         yield _finished(pending, normalized)
-                    pending, pending_id = ImageRecord(*entry), image_id
+                    pending, pending_id = self._record(image_id, entry), image_id
                     seen.add(image_id)
                 image = pending
             image.annotations.append(self._annotation(record, where, category, image))
@@ -221,9 +224,13 @@ class _DocumentReader:
             yield _finished(pending, normalized)
         for image_id, entry in images.items():
             if self.file.grouped:
-                yield _finished(by_id.get(image_id) or ImageRecord(*entry), normalized)
+                yield _finished(by_id.get(image_id) or self._record(image_id, entry),
+                                normalized)
             elif image_id not in seen:
-                yield ImageRecord(*entry)
+                yield self._record(image_id, entry)
+
+    def _record(self, image_id: int, entry: tuple[str, int, int]) -> ImageRecord:
+        return ImageRecord(*entry, folder=self.folders.get(image_id, ""))
 
     def _images(self) -> dict[int, tuple[str, int, int]]:
         """id -> (file name, width, height): compact, a large file may list a million."""
@@ -233,11 +240,13 @@ class _DocumentReader:
             image_id = self.check.integer(record, "id", where)
             if image_id in images:
                 self.check.fail(where, f"id {image_id} is used by an earlier image")
-            # Paths such as "train2017/0001.jpg" are names to match, never paths to open.
-            file_name = posixpath.basename(self.check.text(record, "file_name", where)
-                                           .replace("\\", "/"))
+            # Paths such as "train2017/0001.jpg" are names to match, never paths to open: the
+            # image is matched by file name, folders ignored (annotations/matching.py).
+            folder, file_name = split_folder(self.check.text(record, "file_name", where))
             width, height = self._size(record, where, file_name)
             images[image_id] = (file_name, width, height)
+            if folder:
+                self.folders[image_id] = folder
         return images
 
     def _size(self, record: dict, where: str, file_name: str) -> tuple[int, int]:

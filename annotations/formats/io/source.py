@@ -88,7 +88,7 @@ class ZipSource(Source):
         if len(infos) > max_members:
             raise UnsafeArchive(f"the zip has {len(infos)} files; the limit is {max_members}")
         self._infos: dict[str, zipfile.ZipInfo] = {}
-        total = 0
+        total = packed = 0
         for info in infos:
             name = _check_member_name(info)
             if name in self._infos:
@@ -96,12 +96,17 @@ class ZipSource(Source):
             if (info.external_attr >> 16) and stat.S_ISLNK(info.external_attr >> 16):
                 raise UnsafeArchive(f"{name!r} is a symbolic link; links are not accepted")
             total += info.file_size
+            packed += info.compress_size
             if info.file_size > 1 << 20 and info.file_size > max_ratio * max(info.compress_size, 1):
                 ratio = info.file_size // max(info.compress_size, 1)
                 raise UnsafeArchive(f"{name!r} expands {ratio} times; that looks like a zip bomb")
             self._infos[name] = info
         if total > max_total:
             raise UnsafeArchive(f"the zip expands to {total} bytes; the limit is {max_total}")
+        # Many small members add up: the ratio of the whole archive counts, not only large members.
+        if total > 1 << 20 and total > max_ratio * max(packed, 1):
+            raise UnsafeArchive(f"the zip expands {total // max(packed, 1)} times in all "
+                                f"({total} bytes from {packed}); that looks like a zip bomb")
 
     def files(self) -> list[str]:
         return sorted(self._infos)

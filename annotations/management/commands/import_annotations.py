@@ -88,9 +88,9 @@ def report_lines(report: dict) -> list[str]:
     if images["unmatched"]:
         lines.append(f"  not matched: {images['unmatched']} "
                      f"({', '.join(images['unmatched_examples'])})")
-    if images["outside"]:
-        lines.append(f"  names pointing outside, never opened: {images['outside']} "
-                     f"({', '.join(images['outside_examples'])})")
+    if images.get("folders_ignored"):
+        lines.append(f"  matched by file name, folders ignored: {images['folders_ignored']} "
+                     f"({', '.join(images['folders_ignored_examples'])})")
     kinds = ", ".join(report_kinds(report)) or "none"
     lines.append(f"Annotations to import: {annotations['total']} ({kinds})")
     if annotations["already_in_dataset"]:

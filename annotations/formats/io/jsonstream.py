@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import BinaryIO
 
-import ijson
 import orjson
 
 from annotations.formats.errors import FormatError
@@ -90,6 +89,8 @@ def values(source: Source, path: str, key: str) -> Iterator[object]:
 
 
 def _items(source: Source, path: str, prefix: str) -> Iterator[object]:
+    import ijson  # only for what the block reader hands over (and `values`): ~20 ms of start-up
+
     with source.open(path) as handle:
         try:
             yield from ijson.items(_WithoutBom(handle), prefix, use_float=True)

@@ -219,6 +219,7 @@ def _serve(request: HttpRequest, job: ExportJob) -> HttpResponse:
     span = ranges.requested_range(request, size, etag)
     if span is None:
         response = FileResponse(handle, content_type="application/zip")
+        response.block_size = ranges.BLOCK  # servers without sendfile read it 4 KB at a time
     else:
         response = ranges.partial_response(handle, size, span, "application/zip")
     response["Accept-Ranges"] = "bytes"

@@ -2,7 +2,7 @@
 
     analyse_source(source, dataset)  detect the format, read, match images by name, clean
                                      geometry and labels -> Analysis(report, plan)
-    plans.plan_apply(dataset, plan)  step two, after the user confirmed: one transaction
+    plans.plan_apply(dataset, plan)  step two, after the user confirmed: all or nothing
 
 Uploads are read one image at a time (a large COCO file as a stream) and the plan's rows are
 spooled to a file: memory stays flat whatever the upload's size.
@@ -178,7 +178,13 @@ class _PlanBuilder:
         self.matched.add(match.id)
         if record.set_name:
             self.sets.setdefault(match.id, record.set_name)
+        width, height, add, use = match.width, match.height, self.writer.add, self.labels.use
         for annotation in record.annotations:
+            if annotation.kind == "box" and annotation.box is not None:
+                x0, y0, x1, y1 = annotation.box
+                if 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height:  # nothing to clean
+                    add([match.id, use(annotation.label), "box", x0, y0, x1, y1, None])
+                    continue
             cleaned = clean_annotation(annotation, match.width, match.height, match.name,
                                        self.fixes)
             if cleaned is not None:

@@ -1,4 +1,4 @@
-"""The plan of an annotation import, and applying it: everything in ONE transaction, or nothing.
+"""The plan of an annotation import, and applying it: everything or nothing, visible at once.
 
 A plan is what `importing.analyse_source` decided: labels in class order, skeletons, and one row
 per annotation to write. The rows are spooled to a file as JSON lines while the upload is read,
@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 import orjson
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F
 
 from annotations.formats.io.collector import fewer_collections
@@ -168,39 +168,52 @@ class ExistingAnnotations:
 
 # --- apply --------------------------------------------------------------------------------------
 
+STAGE_ROWS = 20_000  # rows per INSERT into the staging table (each a commit of its own)
+STAGED = "nexus_staged_annotations"  # temporary tables: this connection's own, gone with it
+STAGED_LABELS = "nexus_staged_labels"
+_STAGED_COLUMNS = {  # vendor -> column types of the staged rows
+    "sqlite": ("INTEGER PRIMARY KEY", "INTEGER", "INTEGER", "TEXT", "REAL", "TEXT"),
+    "postgresql": ("bigserial PRIMARY KEY", "bigint", "integer", "varchar(10)",
+                   "double precision", "jsonb"),
+}
+
+
 def plan_apply(*, dataset: Dataset, plan: Plan, guard: Callable[[], None] | None = None,
                finish: Callable[[dict], None] | None = None) -> dict:
-    """Write the plan in one transaction: everything, or (on any error) nothing.
+    """Write the plan: everything, or (on any error) nothing, and all of it visible at once.
+
+    The rows are first copied into a temporary table of this connection, checked against the
+    dataset's images and annotations as they are then; writing there takes no lock that other
+    writers wait for. The one transaction then creates the labels and skeletons and copies the
+    rows over with one INSERT ... SELECT: SQLite's write lock is held for about a second per
+    million rows (a re-import of duplicates: for no time at all), not for the whole import.
 
     `guard` runs first inside the transaction (the worker checks it still owns the job),
     `finish` last (the worker's conditional "finished" update; raising rolls everything back)."""
-    with transaction.atomic(), fewer_collections():
-        if guard is not None:
-            guard()
-        before = set(dataset.labels.values_list("name", flat=True))
-        label_ids = {name: label_get_or_create(dataset=dataset, name=name).pk
-                     for name in plan.labels}
-        skeletons = _apply_skeletons(dataset, plan.skeletons, label_ids)
-        alive = set(Image.objects.filter(dataset=dataset).values_list("id", flat=True))
-        existing = ExistingAnnotations(dataset)
-        written, skipped, images, gone = 0, 0, set(), set()
-        for chunk in plan.chunks():
-            here = [row for row in chunk if row[0] in alive]
-            gone.update(row[0] for row in chunk if row[0] not in alive)  # deleted since
-            rows = existing.without_duplicates(here)
-            skipped += len(here) - len(rows)
-            insert_rows(rows, label_ids)
-            written += len(rows)
-            images.update(row[0] for row in rows)
-        counts = {"annotations": written, "images": len(images),
-                  "labels_created": len([n for n in plan.labels if n not in before]),
-                  "skeletons": skeletons, "already_in_dataset": skipped,
-                  "images_gone": len(gone), "sets_recorded": _record_sets(dataset, plan)}
-        if written:
-            Dataset.objects.filter(pk=dataset.pk).update(
-                annotations_version=F("annotations_version") + 1)
-        if finish is not None:
-            finish(counts)
+    connection = connections[router.db_for_write(Annotation)]
+    with fewer_collections(), _staging(connection):
+        staged = _stage(dataset, plan, connection)
+        with transaction.atomic(using=connection.alias):
+            if guard is not None:
+                guard()
+            before = set(dataset.labels.values_list("name", flat=True))
+            label_ids = [label_get_or_create(dataset=dataset, name=name).pk
+                         for name in plan.labels]
+            skeletons = _apply_skeletons(dataset, plan.skeletons, dict(zip(plan.labels,
+                                                                           label_ids)))
+            alive = staged.images & set(Image.objects.filter(dataset=dataset)
+                                        .values_list("id", flat=True))
+            written = _copy_staged(connection, dataset, label_ids)
+            counts = {"annotations": written, "images": len(alive),
+                      "labels_created": len([n for n in plan.labels if n not in before]),
+                      "skeletons": skeletons, "already_in_dataset": staged.skipped,
+                      "images_gone": len(staged.gone | (staged.images - alive)),
+                      "sets_recorded": _record_sets(dataset, plan)}
+            if written:
+                Dataset.objects.filter(pk=dataset.pk).update(
+                    annotations_version=F("annotations_version") + 1)
+            if finish is not None:
+                finish(counts)
     return counts
 
 
@@ -214,27 +227,97 @@ def _record_sets(dataset: Dataset, plan: Plan) -> int:
     return recorded
 
 
-INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+@dataclass
+class _Staged:
+    images: set[int] = field(default_factory=set)  # images that have rows staged
+    gone: set[int] = field(default_factory=set)  # images deleted since the preview
+    skipped: int = 0  # rows already in the dataset
 
 
-def insert_rows(rows: list[Row], label_ids: dict[str, int]) -> None:
-    """INSERT the rows with one executemany: no model instances and no SQL compilation per ~100
-    rows (bulk_create's), which were two thirds of an import's time. Only the JSON column needs
-    converting."""
+def _stage(dataset: Dataset, plan: Plan, connection) -> _Staged:
+    """The plan's rows that are still to write, into the staging table (reads only)."""
+    alive = set(Image.objects.filter(dataset=dataset).values_list("id", flat=True))
+    existing = ExistingAnnotations(dataset)
+    position = {name: i for i, name in enumerate(plan.labels)}
+    staged, pending = _Staged(), []
+    for chunk in plan.chunks():
+        here = [row for row in chunk if row[0] in alive]
+        if len(here) < len(chunk):
+            staged.gone.update(row[0] for row in chunk if row[0] not in alive)
+        rows = existing.without_duplicates(here)
+        staged.skipped += len(here) - len(rows)
+        staged.images.update(row[0] for row in rows)
+        pending += rows
+        if len(pending) >= STAGE_ROWS:
+            stage_rows(connection, pending, position)
+            pending = []
+    stage_rows(connection, pending, position)
+    return staged
+
+
+class _staging:
+    """The staging tables, created empty for one import and dropped after it."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        seq, big, small, text, real, json_type = _STAGED_COLUMNS[self.connection.vendor]
+        self._drop()
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGED} (seq {seq}, image_id {big}, "
+                           f"label {small}, kind {text}, xmin {real}, ymin {real}, xmax {real},"
+                           f" ymax {real}, geometry {json_type})")
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGED_LABELS} (position {small} PRIMARY "
+                           f"KEY, label_id {big})")
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            self._drop()
+        except DatabaseError:
+            if error is None:
+                raise  # else the import's own error says more (the tables go with the connection)
+
+    def _drop(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGED}")
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGED_LABELS}")
+
+
+def stage_rows(connection, rows: list[Row], position: dict[str, int]) -> None:
+    """INSERT the rows into the staging table with one executemany of plain tuples (no model
+    instances, no SQL compiled per row); the label goes in as its position in the plan."""
     if not rows:
         return
-    connection = connections[router.db_for_write(Annotation)]
-    meta = Annotation._meta
-    columns = [meta.get_field(name).column for name in INSERT_FIELDS]
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
     adapt = _json_adapter(connection)
-    params = [(image_id, label_ids[label], kind, x0, y0, x1, y1,
+    params = [(image_id, position[label], kind, x0, y0, x1, y1,
                None if shape is None else adapt(shape))
               for image_id, label, kind, x0, y0, x1, y1, shape in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(f"INSERT INTO {STAGED} (image_id, label, kind, xmin, ymin, xmax, "
+                           "ymax, geometry) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", params)
+
+
+INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
+
+
+def _copy_staged(connection, dataset: Dataset, label_ids: list[int]) -> int:
+    """The staged rows of images still in the dataset into the annotations table, in the order
+    they were staged (ids as the upload lists them); the number of rows written."""
+    meta, image_meta = Annotation._meta, Image._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in INSERT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {STAGED_LABELS} (position, label_id) VALUES (%s, %s)",
+                           list(enumerate(label_ids)))
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+            f"SELECT s.image_id, m.label_id, s.kind, s.xmin, s.ymin, s.xmax, s.ymax, s.geometry "
+            f"FROM {STAGED} s JOIN {STAGED_LABELS} m ON m.position = s.label "
+            f"JOIN {quote(image_meta.db_table)} i ON i.{quote(image_meta.pk.column)} = "
+            f"s.image_id WHERE i.{quote(image_meta.get_field('dataset').column)} = %s "
+            f"ORDER BY s.seq", [dataset.pk])
+        return cursor.rowcount
 
 
 def _json_adapter(connection) -> Callable[[object], object]:

@@ -3,6 +3,10 @@ whole process (`manage.py import_annotations <dataset> <file> --yes`: read, vali
 clean, plan, write the rows in one transaction).
 
     .venv/bin/python benchmarks/import_bench.py --size 10k [--repeat 3] [--kind boxes]
+    .venv/bin/python benchmarks/import_bench.py --size 10k --format yolo_darknet
+
+Other formats than COCO import the dataset's own export in that format (`export_annotations
+--no-images`, made once, untimed, kept in `benchmarks/out/<size>/import-files/`).
 
 Each run starts from a fresh copy of `benchmarks/out/<size>/nexus.sqlite3` in
 `benchmarks/out/<size>-import/` whose `bench-<kind>` dataset has had its annotations and labels
@@ -51,13 +55,32 @@ def fresh_copy(size: str, kind: str) -> tuple[Path, int]:
     return target, dataset_id
 
 
+def exported(size: str, kind: str, fmt: str) -> Path:
+    """The benchmark dataset exported in `fmt` (annotations only), made once."""
+    target = OUT / size / "import-files" / f"{kind}-{fmt}.zip"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        info = json.loads((OUT / size / "datasets.json").read_text())
+        env = dict(os.environ, NEXUS_VAR_DIR=str(OUT / size), NEXUS_DEBUG="0",
+                   DJANGO_SETTINGS_MODULE="nexus.settings.dev")
+        env.pop("DATABASE_URL", None)
+        subprocess.run([sys.executable, "manage.py", "export_annotations", str(info[kind]["id"]),
+                        "--format", fmt, "--no-images", "-o", str(target)], cwd=ROOT, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Nexus import benchmark")
     parser.add_argument("--size", default="10k")
     parser.add_argument("--kind", default="boxes", choices=sorted(COCO_FILES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--format", default="coco",
+                        help="coco (the benchmark's COCO JSON), or a format whose export is read")
     args = parser.parse_args()
     coco = OUT / args.size / "peers" / args.kind / "annotations" / COCO_FILES[args.kind]
+    if args.format != "coco":
+        coco = exported(args.size, args.kind, args.format)
     walls, peaks = [], []
     for _ in range(args.repeat):
         target, dataset_id = fresh_copy(args.size, args.kind)
@@ -69,7 +92,9 @@ def main() -> None:
                        cwd=ROOT, env=env, check=True)
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, "manage.py", "import_annotations",
-                                    str(dataset_id), str(coco), "--yes"], cwd=ROOT, env=env,
+                                    str(dataset_id), str(coco), "--yes",
+                                    *(["--format", args.format] if args.format != "coco" else [])],
+                                   cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
@@ -84,7 +109,8 @@ def main() -> None:
         peaks.append(usage.ru_maxrss / 1024)
         print(f"  {wall:.2f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB, {rows} rows; "
               f"{stdout.strip().splitlines()[-1]}", flush=True)
-    print(f"import {args.size} {args.kind} ({coco.stat().st_size / 1e6:.1f} MB): median "
+    print(f"import {args.size} {args.kind} {args.format} ({coco.stat().st_size / 1e6:.1f} MB): "
+          f"median "
           f"{statistics.median(walls):.2f} s, peak RSS {max(peaks):.0f} MB")
 
 

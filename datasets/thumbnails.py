@@ -6,7 +6,6 @@ import io
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image as PILImage
 
 from .models import Image
 
@@ -21,6 +20,8 @@ def ensure_thumbnail(image: Image) -> str:
     name = thumbnail_name(image)
     if default_storage.exists(name):
         return name
+    from PIL import Image as PILImage  # only when a thumbnail is made, not at every start-up
+
     with default_storage.open(image.file.name, "rb") as source, PILImage.open(source) as picture:
         picture.thumbnail((THUMB_SIZE, THUMB_SIZE))
         buffer = io.BytesIO()

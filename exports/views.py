@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
-from . import links, preview, selectors, services, storage
+from . import links, preview, ranges, selectors, services, storage
 from .forms import RENAME_PREFIX, ExportForm
 from .models import ExportJob
 
@@ -180,7 +181,7 @@ def _own_job(request: HttpRequest, job_id) -> ExportJob:
 
 @require_GET
 def export_download(request: HttpRequest, job_id) -> HttpResponse:
-    return _serve(_own_job(request, job_id))
+    return _serve(request, _own_job(request, job_id))
 
 
 @login_not_required
@@ -195,10 +196,10 @@ def signed_download(request: HttpRequest, token: str) -> HttpResponse:
                                    owner__is_active=True).first()
     if job is None:
         raise Http404("This download link is not valid.")
-    return _serve(job)
+    return _serve(request, job)
 
 
-def _serve(job: ExportJob) -> HttpResponse:
+def _serve(request: HttpRequest, job: ExportJob) -> HttpResponse:
     if services.is_expired(job):
         when = job.expires_at.strftime("%Y-%m-%d %H:%M UTC")
         return _gone(f"This export expired on {when}; export again.")
@@ -211,7 +212,17 @@ def _serve(job: ExportJob) -> HttpResponse:
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response
-    response = FileResponse(storage.open_file(job.file_path), content_type="application/zip")
+    handle = storage.open_file(job.file_path)
+    size = handle.size
+    etag = '"%s"' % hashlib.sha256(f"{job.file_path}:{size}".encode()).hexdigest()[:32]
+    span = ranges.requested_range(request, size, etag)
+    if span is None:
+        response = FileResponse(handle, content_type="application/zip")
+        response.block_size = ranges.BLOCK  # servers without sendfile read it 4 KB at a time
+    else:
+        response = ranges.partial_response(handle, size, span, "application/zip")
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
     response["Content-Disposition"] = (f"attachment; filename=\"{_ascii_name(job.file_name)}\"; "
                                        f"filename*=UTF-8''{quote(job.file_name)}")
     response["Cache-Control"] = "private, no-store"

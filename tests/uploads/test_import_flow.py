@@ -121,19 +121,20 @@ KEYPOINTS_COCO = json.dumps({
 
 def test_confirm_imports_all_or_nothing(owner_client, dataset, monkeypatch, upload_dir):
     monkeypatch.setattr(plans, "INSERT_CHUNK", 4)  # the plan's rows are spooled in chunks
+    monkeypatch.setattr(plans, "STAGE_ROWS", 4)  # and staged in chunks
     upload(owner_client, dataset, {"person_keypoints.json": KEYPOINTS_COCO})
     job = ImportJob.objects.get()
     assert job.report["annotations"]["total"] == 7 and job.report["skeletons"] == [
         {"label": "person", "keypoints": 2, "action": "create"}]
-    calls, insert_rows = [], plans.insert_rows
+    calls, stage_rows = [], plans.stage_rows
 
-    def second_half_fails(rows, label_ids):
+    def second_half_fails(connection, rows, position):
         calls.append(len(rows))
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        insert_rows(rows, label_ids)
+        stage_rows(connection, rows, position)
 
-    monkeypatch.setattr(plans, "insert_rows", second_half_fails)
+    monkeypatch.setattr(plans, "stage_rows", second_half_fails)
     owner_client.post(reverse("annotations:import_confirm", args=[job.pk]))
     assert tasks.run_import(str(job.pk)) == "errored"
     job.refresh_from_db()
@@ -150,13 +151,13 @@ def test_a_job_cancelled_while_it_writes_rolls_back(owner_client, dataset, monke
     job = ImportJob.objects.get()
     owner_client.post(reverse("annotations:import_confirm", args=[job.pk]))
 
-    insert_rows = plans.insert_rows
+    stage_rows = plans.stage_rows
 
-    def cancelled_meanwhile(rows, label_ids):
-        insert_rows(rows, label_ids)
+    def cancelled_meanwhile(connection, rows, position):
+        stage_rows(connection, rows, position)
         ImportJob.objects.filter(pk=job.pk).update(status="cancelled")
 
-    monkeypatch.setattr(plans, "insert_rows", cancelled_meanwhile)
+    monkeypatch.setattr(plans, "stage_rows", cancelled_meanwhile)
     assert tasks.run_import(str(job.pk)) == "cancelled"
     assert not Annotation.objects.exists() and not Label.objects.exists()
 

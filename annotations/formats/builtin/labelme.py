@@ -19,8 +19,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from annotations.formats import numbers
 from annotations.formats.errors import FormatError
@@ -31,6 +30,9 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
 from annotations.formats.records import Annotation, ImageRecord, ReadResult, Rle
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+
+if TYPE_CHECKING:  # numpy only when a mask is written or read
+    import numpy as np
 
 SPEC = FormatSpec(
     id="polygon_single",
@@ -142,6 +144,8 @@ def _shape(label: str, points: list, shape_type: str) -> dict:
 
 
 def _mask_shape(a: Annotation, image: ImageRecord, normalized: bool) -> dict | None:
+    import numpy as np
+
     grid = rle.decode(a.mask)
     ys, xs = np.nonzero(grid)
     if xs.size == 0:
@@ -157,6 +161,7 @@ def _mask_shape(a: Annotation, image: ImageRecord, normalized: bool) -> dict | N
 
 def _png_base64(grid: np.ndarray) -> str:
     """labelme's utils.img_arr_to_b64 of a 0/1 uint8 array: a mode L PNG, base64."""
+    import numpy as np
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -286,6 +291,7 @@ def _annotation(path: str, number: int, label: str, kind: str, points: list, sha
 
 def _place_mask(path: str, number: int, data: object, x: int, y: int,
                 image: ImageRecord) -> Rle:
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     where = f"shape {number}"

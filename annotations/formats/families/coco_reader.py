@@ -13,11 +13,12 @@ RLE masks are bitmaps and never normalized.
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 from weakref import WeakKeyDictionary
 
 from annotations.formats.errors import FormatError
@@ -33,6 +34,8 @@ from annotations.formats.spec import ReadContext
 
 Mode = Literal["boxes", "polygons", "keypoints"]
 NOT_COCO = ("manifest.json", "skeletons.json")
+_PLAIN = (int, float)  # JSON numbers (bool is neither)
+_NONE = object()  # a key that is not there
 _PATTERNS = {
     **{key: re.compile(rb'"%s"\s*:' % key.encode()) for key in ("images", "annotations",
                                                                "categories")},
@@ -125,7 +128,7 @@ class _ParsedFile:
             Checker(path).fail("the file", "expected a JSON object with images, annotations "
                                "and categories")
 
-    def records(self, key: str) -> Iterator[tuple[int, dict]]:
+    def records(self, key: str, whole: bool = False) -> Iterator[tuple[int, dict]]:
         return Checker(self.path).records(self.document, key)
 
     def release(self) -> None:
@@ -139,11 +142,12 @@ class _StreamedFile:
 
     def __init__(self, source: Source, path: str) -> None:
         self.source, self.path = source, path
+        self.index = jsonstream.TopLevel(source, path)  # where each array starts
 
-    def records(self, key: str) -> Iterator[tuple[int, dict]]:
+    def records(self, key: str, whole: bool = False) -> Iterator[tuple[int, dict]]:
         check, number = Checker(self.path), 0
-        for number, record in enumerate(jsonstream.array_items(self.source, self.path, key),
-                                        start=1):
+        items = jsonstream.array_items(self.source, self.path, key, self.index, whole)
+        for number, record in enumerate(items, start=1):
             if not isinstance(record, dict):
                 check.fail(f"{key} record {number}", f"expected an object, got {show(record)}")
             yield number, record
@@ -155,7 +159,7 @@ class _StreamedFile:
                 check.fail("the file", f"{key} must be a list, got {show(values[0])}")
 
     def release(self) -> None:
-        pass
+        self.index.close()
 
 
 @dataclass(slots=True)
@@ -198,17 +202,13 @@ class _DocumentReader:
         normalized = self._is_normalized(images)
         by_id: dict[int, ImageRecord] = {}  # parsed whole: every image's annotations together
         pending, pending_id, seen = None, None, set()  # streamed: the current run
-        for number, record in self.file.records("annotations"):
-            where = f"annotations record {number}"
-            self.check.integer(record, "id", where)  # pycocotools indexes annotations by id
-            image_id = self.check.integer(record, "image_id", where)
-            entry = images.get(image_id)
-            if entry is None:
-                self.check.fail(where, f"image_id {image_id} is not in images")
-            category_id = self.check.integer(record, "category_id", where)
-            category = self.categories.get(category_id)
-            if category is None:
-                self.check.fail(where, f"category_id {category_id} is not in categories")
+        for number, record in self.file.records("annotations", whole=True):
+            get = record.get
+            image_id, category_id = get("image_id"), get("category_id")
+            entry = images.get(image_id) if type(image_id) is int else None
+            category = self.categories.get(category_id) if type(category_id) is int else None
+            if type(get("id")) is not int or entry is None or category is None:
+                self._refuse(record, number, images)
             if self.file.grouped:
                 image = by_id.get(image_id) or by_id.setdefault(image_id,
                                                                 self._record(image_id, entry))
@@ -219,7 +219,7 @@ class _DocumentReader:
                     pending, pending_id = self._record(image_id, entry), image_id
                     seen.add(image_id)
                 image = pending
-            image.annotations.append(self._annotation(record, where, category, image))
+            image.annotations.append(self._annotation(record, number, category, image))
         if pending is not None:
             yield _finished(pending, normalized)
         for image_id, entry in images.items():
@@ -231,6 +231,16 @@ class _DocumentReader:
 
     def _record(self, image_id: int, entry: tuple[str, int, int]) -> ImageRecord:
         return ImageRecord(*entry, folder=self.folders.get(image_id, ""))
+
+    def _refuse(self, record: dict, number: int, images: dict) -> NoReturn:
+        """What is wrong with an annotation record's ids, checked in this order."""
+        where = f"annotations record {number}"
+        self.check.integer(record, "id", where)  # pycocotools indexes annotations by id
+        image_id = self.check.integer(record, "image_id", where)
+        if image_id not in images:
+            self.check.fail(where, f"image_id {image_id} is not in images")
+        category_id = self.check.integer(record, "category_id", where)
+        self.check.fail(where, f"category_id {category_id} is not in categories")
 
     def _images(self) -> dict[int, tuple[str, int, int]]:
         """id -> (file name, width, height): compact, a large file may list a million."""
@@ -262,8 +272,16 @@ class _DocumentReader:
             self.check.fail(where, f"width and height must be positive, got {width}×{height}")
         return width, height
 
-    def _annotation(self, record: dict, where: str, category: _Category,
+    def _annotation(self, record: dict, number: int, category: _Category,
                     image: ImageRecord) -> Annotation:
+        if self.mode == "boxes":  # the common case without a call per check; else the checks
+            box, area = _plain_box(record.get("bbox")), record.get("area", _NONE)
+            if box is not None and (type(area) is float or type(area) is int) \
+                    and math.isfinite(area):
+                return Annotation(category.name, "box", box, None, None, None, float(area))
+            if box is not None and area is _NONE:
+                return Annotation(category.name, "box", box)
+        where = f"annotations record {number}"
         box = self._bbox(record, where)
         area = self.check.optional_number(record, "area", where)
         if self.mode == "keypoints" and "keypoints" in record:
@@ -343,6 +361,18 @@ class _DocumentReader:
             annotated.add(record.get("image_id"))
         return has_coordinates and all(images[i][1] > 1 and images[i][2] > 1
                                        for i in annotated if i in images)
+
+
+def _plain_box(bbox: object) -> tuple[float, float, float, float] | None:
+    """COCO's [x, y, width, height] as corners when it is four finite numbers, width and height
+    not negative; None for anything else (the checks then say what is wrong)."""
+    if type(bbox) is list and len(bbox) == 4:
+        x, y, w, h = bbox
+        if type(x) in _PLAIN and type(y) in _PLAIN and type(w) in _PLAIN and type(h) in _PLAIN:
+            x, y, w, h = float(x), float(y), float(w), float(h)
+            if w >= 0 and h >= 0 and math.isfinite(x + y + w + h):
+                return (x, y, x + w, y + h)
+    return None
 
 
 def _coordinate_values(record: dict, mode: Mode) -> Iterator[object]:

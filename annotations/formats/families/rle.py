@@ -6,9 +6,12 @@ string form is pycocotools' `rleToString` (a LEB128-like 6-bit encoding with del
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from annotations.formats.records import BoxTuple, Rle
+
+if TYPE_CHECKING:  # numpy is imported when a mask is (a box export never loads it)
+    import numpy as np
 
 
 def runs_to_string(counts: list[int]) -> str:
@@ -56,6 +59,8 @@ def string_to_runs(text: str) -> list[int]:
 
 def encode(mask: np.ndarray) -> Rle:
     """A 2-D 0/1 array (height, width) to a compressed RLE."""
+    import numpy as np
+
     height, width = mask.shape
     flat = np.asarray(mask, dtype=np.uint8).flatten(order="F")
     if flat.size == 0:
@@ -73,6 +78,8 @@ def runs_of(rle: Rle) -> list[int]:
 
 
 def decode(rle: Rle) -> np.ndarray:
+    import numpy as np
+
     runs = runs_of(rle)
     total = rle.height * rle.width
     if sum(runs) != total:
@@ -89,6 +96,8 @@ def area(rle: Rle) -> int:
 
 def rle_box(rle: Rle) -> BoxTuple | None:
     """The tight box of the mask, in continuous coordinates (a pixel covers [x, x + 1))."""
+    import numpy as np
+
     mask = decode(rle)
     ys, xs = np.nonzero(mask)
     if xs.size == 0:
@@ -98,6 +107,7 @@ def rle_box(rle: Rle) -> BoxTuple | None:
 
 def rasterize_polygon(rings: list[list[float]], width: int, height: int) -> np.ndarray:
     """A 0/1 mask of the polygon rings, drawn with Pillow (pixel centres inside are set)."""
+    import numpy as np
     from PIL import Image, ImageDraw
 
     canvas = Image.new("L", (width, height), 0)

@@ -6,7 +6,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,9 +39,11 @@ def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
     for job in jobs:
         job.kind = "export"
         job.spec = _spec_or_none(job.format)
-        job.expired = services.is_expired(job)
+        job.expired = services.is_expired(job) or bool(job.file_deleted_at)
         if job.status == ExportJob.Status.FINISHED and not job.expired:
             job.link = request.build_absolute_uri(links.signed_path(job))
+            # the page refreshes the list when the link expires (one timer, nexus.js)
+            job.seconds_left = max(0, int((job.expires_at - timezone.now()).total_seconds()) + 1)
     imports = list(dataset_import_jobs(dataset)[:JOBS_SHOWN])
     for job in imports:
         job.kind = "import"
@@ -181,7 +190,7 @@ def _own_job(request: HttpRequest, job_id) -> ExportJob:
 
 @require_GET
 def export_download(request: HttpRequest, job_id) -> HttpResponse:
-    return _serve(_own_job(request, job_id))
+    return _serve(request, _own_job(request, job_id))
 
 
 @login_not_required
@@ -190,21 +199,28 @@ def signed_download(request: HttpRequest, token: str) -> HttpResponse:
     try:
         payload = links.read_token(token)
     except signing.BadSignature:
-        raise Http404("This download link is not valid.")
-    job = ExportJob.objects.filter(pk=payload["job"], owner_id=payload["owner"],
-                                   dataset__owner_id=payload["owner"],
-                                   owner__is_active=True).first()
-    if job is None:
-        raise Http404("This download link is not valid.")
-    return _serve(job)
+        payload = None
+    job = payload and ExportJob.objects.select_related("dataset").filter(
+        pk=payload["job"], owner_id=payload["owner"], dataset__owner_id=payload["owner"],
+        owner__is_active=True).first()
+    if not job:
+        return _link_problem(request, 404, "link_invalid", "This download link is not valid",
+                             "The link is incomplete, was changed, or its export was removed. "
+                             "Copy the link again from the dataset's Current Jobs.")
+    return _serve(request, job)
 
 
-def _serve(job: ExportJob) -> HttpResponse:
-    if services.is_expired(job):
-        when = job.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        return _gone(f"This export expired on {when}; export again.")
+def _serve(request: HttpRequest, job: ExportJob) -> HttpResponse:
+    if services.is_expired(job) or (job.status == ExportJob.Status.FINISHED
+                                    and not services.has_file(job)):
+        when = job.expires_at.strftime("%Y-%m-%d %H:%M UTC") if job.expires_at else "earlier"
+        return _link_problem(request, 410, "export_expired", "This export has expired",
+                             f"This export expired on {when} and its file was deleted; "
+                             f"export again.", job.dataset)
     if not services.has_file(job):
-        raise Http404("This export has no file to download.")
+        return _link_problem(request, 404, "no_file", "This export has no file",
+                             f"This export is {job.get_status_display()}; only a finished "
+                             f"export can be downloaded.", job.dataset)
     seconds = min(settings.NEXUS_PRESIGNED_SECONDS,
                   int((job.expires_at - timezone.now()).total_seconds()))
     url = storage.presigned_url(job.file_path, seconds, _ascii_name(job.file_name))
@@ -220,8 +236,16 @@ def _serve(job: ExportJob) -> HttpResponse:
     return response
 
 
-def _gone(message: str) -> HttpResponse:
-    response = HttpResponse(message, status=410, content_type="text/plain; charset=utf-8")
+def _link_problem(request: HttpRequest, status: int, code: str, title: str, message: str,
+                  dataset: Dataset | None = None) -> HttpResponse:
+    """Why a download did not start: a page for a browser (with the way back), else the API's
+    JSON error. A browser that gets a non-zip for a download shows only a failed download."""
+    if "text/html" in request.headers.get("Accept", ""):
+        response = render(request, "exports/link_problem.html",
+                          {"title": title, "message": message, "dataset": dataset},
+                          status=status)
+    else:
+        response = JsonResponse({"code": code, "message": message}, status=status)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -77,6 +77,37 @@
     if (dialog) { dialog.close(); }
   }
 
+  // A shown download link refreshes the jobs list when it expires: one timer for the soonest
+  // link, set again after every swap of the list (it polls only while a job runs).
+  var expiryTimer = null, expiryAt = null;
+  function refreshJobs() {
+    var jobs = document.getElementById("current-jobs");
+    expiryAt = null;
+    if (jobs && window.htmx) {
+      htmx.ajax("GET", jobs.dataset.jobsUrl, {target: "#current-jobs", swap: "outerHTML"});
+    }
+  }
+  function watchExpiry() {
+    clearTimeout(expiryTimer);
+    expiryAt = null;
+    document.querySelectorAll("#current-jobs [data-expires-in]").forEach(function (row) {
+      if (!row.dataset.expiresAt) {  // seconds from the server: no trust in the local clock
+        row.dataset.expiresAt = Date.now() + parseInt(row.dataset.expiresIn, 10) * 1000;
+      }
+      var at = Number(row.dataset.expiresAt);
+      if (expiryAt === null || at < expiryAt) { expiryAt = at; }
+    });
+    if (expiryAt !== null) {
+      expiryTimer = setTimeout(refreshJobs, Math.min(Math.max(0, expiryAt - Date.now()),
+                                                     2147483647));
+    }
+  }
+  document.addEventListener("visibilitychange", function () {  // timers sleep with the laptop
+    if (!document.hidden && expiryAt !== null && Date.now() >= expiryAt) { refreshJobs(); }
+  });
+  document.addEventListener("htmx:afterSettle", watchExpiry);
+  document.addEventListener("DOMContentLoaded", watchExpiry);
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest(".copy-link");
     if (!button) { return; }

@@ -144,17 +144,31 @@ def test_a_tampered_signed_link_is_refused(owner_client, demo):
     assert owner_client.get(tampered).status_code == 404
 
 
-def test_expired_downloads_answer_410_with_a_clear_message(owner_client, demo):
+def test_expired_downloads_answer_410_with_a_page_for_browsers_and_json_otherwise(
+        owner_client, demo):
     job = finished_job(owner_client, demo)
     ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     job.refresh_from_db()
+    message = (f"This export expired on {job.expires_at:%Y-%m-%d %H:%M} UTC and its file was "
+               f"deleted; export again.")
     for url in (reverse("exports:download", args=[job.pk]), links.signed_path(job)):
         response = owner_client.get(url)
         assert response.status_code == 410
-        assert response.content.decode() == (
-            f"This export expired on {job.expires_at:%Y-%m-%d %H:%M} UTC; export again.")
+        assert response.json() == {"code": "export_expired", "message": message}
+        page = owner_client.get(url, HTTP_ACCEPT="text/html,*/*;q=0.8")
+        assert page.status_code == 410 and page["Content-Type"].startswith("text/html")
+        html = page.content.decode()
+        assert "This export has expired" in html and message in html
+        assert f'href="{reverse("datasets:detail", args=[demo.pk])}#current-jobs"' in html
     html = owner_client.get(reverse("exports:jobs", args=[demo.pk])).content.decode()
-    assert "Export again" in html
+    assert "Export again" in html and '<span class="badge">Expired</span>' in html
+
+
+def test_an_unknown_link_answers_404_with_a_page_or_json(client):
+    response = client.get("/exports/link/not-a-link/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404 and "This download link is not valid" in \
+        response.content.decode()
+    assert client.get("/exports/link/not-a-link/").json()["code"] == "link_invalid"
 
 
 def test_expired_files_are_deleted_by_the_scheduled_task(owner_client, demo):

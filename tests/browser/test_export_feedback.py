@@ -1,0 +1,56 @@
+"""The export flow gives feedback (issue 20): expiry in an open tab, the new job in view, honest
+job rows, the format picker, the code snippet (slow: live server, real worker, Chromium)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from exports import links
+from exports.models import ExportJob
+
+from .test_export_in_browser import choose_format, open_dataset, open_popup
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def export(page, format_id: str = "coco"):
+    """Export from the popup and wait for the job to finish; returns its row and the job."""
+    dialog = open_popup(page)
+    choose_format(page, format_id)
+    dialog.get_by_role("button", name="Export", exact=True).click()
+    expect(dialog).to_have_count(0)
+    job = ExportJob.objects.order_by("-created_at").first()
+    row = page.locator(f"#job-{job.pk}")
+    expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
+    return row, job
+
+
+def test_a_link_that_expires_in_an_open_tab_turns_into_expired_and_says_why(page, worker, demo):
+    open_dataset(page, demo)
+    _, job = export(page)
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() + timedelta(seconds=3))
+    page.reload()  # a tab left open: nothing runs, so the list does not poll
+    row = page.locator(f"#job-{job.pk}")
+    expect(row.get_by_role("link", name="Download")).to_be_visible()
+    assert page.locator("#current-jobs").get_attribute("data-polling") == "no"
+    expect(row.locator(".badge")).to_have_text("Expired", timeout=10000)
+    expect(row.get_by_role("link", name="Download")).to_have_count(0)
+    expect(row.get_by_role("button", name="Export again")).to_be_visible()
+    page.shots("expired-row")
+
+    # The old link, opened in the browser: a page that says what happened and the way back.
+    response = page.goto(links.signed_path(job))
+    assert response.status == 410
+    expect(page.get_by_role("heading", name="This export has expired")).to_be_visible()
+    page.shots("expired-link-page")
+    page.get_by_role("link", name=f"Back to {demo.name}").click()
+    expect(page.locator(f"#job-{job.pk} .badge")).to_have_text("Expired")
+
+    response = page.goto("/exports/link/not-a-link/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="This download link is not valid")).to_be_visible()
+    page.shots("invalid-link-page")

@@ -151,9 +151,9 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = ExportForm(request.POST)
     if form.is_valid():
         try:
-            services.export_job_create(owner=request.user, dataset=dataset,
-                                       format_id=form.cleaned_data["format"],
-                                       options=form.cleaned_data["options"])
+            job, created = services.export_job_create(owner=request.user, dataset=dataset,
+                                                      format_id=form.cleaned_data["format"],
+                                                      options=form.cleaned_data["options"])
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
@@ -161,11 +161,19 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponse:
         response = _popup(request, dataset, form, status=422)
         return reswap(retarget(response, "#modal"), "innerHTML") if request.htmx else response
     response = render(request, "exports/jobs.html", jobs_context(request, dataset))
-    if request.htmx:
+    if request.htmx:  # the page scrolls to the new row and keeps a confirmation in view
         return trigger_client_event(retarget(reswap(response, "outerHTML"), "#current-jobs"),
-                                    "export-created")
+                                    "export-created", _created_event(dataset, job, created),
+                                    after="settle")
     response.status_code = 201
     return response
+
+
+def _created_event(dataset: Dataset, job: ExportJob, created: bool) -> dict:
+    spec = registry.get_spec(job.format)
+    what = "Export queued" if created else f"Same export already {job.get_status_display()}"
+    sets = preview.sets_line(dataset, spec, job.export_options)
+    return {"job": f"job-{job.pk}", "message": f"{what} — {spec.name}, {sets}"}
 
 
 @require_POST

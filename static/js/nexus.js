@@ -70,12 +70,39 @@
     var dialog = document.getElementById("export-dialog");
     if (dialog && event.detail.target.id === "modal") { setupPopup(dialog); }
   });
-  document.body && document.body.addEventListener("export-created", closePopup);
-  document.addEventListener("export-created", closePopup);
-  function closePopup() {
+  // After Export: the popup closes, Current Jobs scrolls into view with the new row highlighted
+  // (again after each poll swaps the list), and a confirmation stays on screen with "Show".
+  var highlighted = null;
+  function highlight() {
+    var row = highlighted && document.getElementById(highlighted);
+    if (row) { row.classList.add("just-added"); }
+    return row;
+  }
+  function showJob() {
+    var jobs = document.getElementById("current-jobs");
+    if (jobs) { jobs.scrollIntoView({block: "start"}); }
+    var row = highlight();
+    if (row) { row.scrollIntoView({block: "nearest"}); }
+  }
+  document.addEventListener("export-created", function (event) {
     var dialog = document.getElementById("export-dialog");
     if (dialog) { dialog.close(); }
-  }
+    var detail = event.detail || {};
+    highlighted = detail.job || null;
+    showJob();
+    var toast = document.getElementById("export-toast");
+    if (toast && detail.message) {
+      toast.querySelector(".toast-text").textContent = detail.message;
+      toast.hidden = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", highlight);
+  document.addEventListener("click", function (event) {
+    var toast = document.getElementById("export-toast");
+    if (!toast) { return; }
+    if (event.target.closest(".toast-show")) { showJob(); }
+    if (event.target.closest(".toast-close")) { toast.hidden = true; }
+  });
 
   // A shown download link refreshes the jobs list when it expires: one timer for the soonest
   // link, set again after every swap of the list (it polls only while a job runs).

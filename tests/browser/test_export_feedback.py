@@ -3,6 +3,7 @@ job rows, the format picker, the code snippet (slow: live server, real worker, C
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -54,3 +55,30 @@ def test_a_link_that_expires_in_an_open_tab_turns_into_expired_and_says_why(page
     assert response.status == 404
     expect(page.get_by_role("heading", name="This download link is not valid")).to_be_visible()
     page.shots("invalid-link-page")
+
+
+def test_after_export_the_new_job_is_in_view_and_a_confirmation_stays(page, worker, demo):
+    page.set_viewport_size({"width": 1366, "height": 850})
+    open_dataset(page, demo)
+    expect(page.locator("#current-jobs")).not_to_be_in_viewport()  # below the 12 images
+    dialog = open_popup(page)
+    choose_format(page, "coco")
+    page.get_by_label("Train-Test Split").fill("0.3")
+    dialog.get_by_role("button", name="Export", exact=True).click()
+    expect(dialog).to_have_count(0)
+    job = ExportJob.objects.get()
+    row = page.locator(f"#job-{job.pk}")
+    expect(row).to_be_in_viewport()
+    expect(row).to_have_class(re.compile(r"\bjust-added\b"))
+    toast = page.get_by_role("status").filter(has_text="Export queued")
+    expect(toast).to_have_text(re.compile(r"^Export queued — COCO, 8 train / 4 test · Show"))
+    page.shots("new-job-highlighted")
+
+    page.mouse.wheel(0, -5000)  # wherever the user goes, the confirmation stays
+    expect(row).not_to_be_in_viewport()
+    expect(toast).to_be_in_viewport()
+    expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
+    expect(row).to_have_class(re.compile(r"\bjust-added\b"))  # kept when polling swaps the list
+    toast.get_by_role("button", name="Show").click()
+    expect(row).to_be_in_viewport()
+    page.shots("show-again")

@@ -48,8 +48,9 @@ def test_the_popup_offers_every_family_and_disables_formats_with_nothing_to_expo
 def test_export_creates_a_queued_job_and_shows_it_in_current_jobs(owner_client, demo):
     response = create(owner_client, demo)
     assert response.status_code == 200
-    assert json.loads(response["HX-Trigger"]) == {"export-created": {}}
     job = ExportJob.objects.get()
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {"export-created": {
+        "job": f"job-{job.pk}", "message": "Export queued — YOLO Darknet, 8 train / 4 test"}}
     assert (job.status, job.format, job.options["normalized"], job.options["split_ratio"]) == \
         ("queued", "yolo_darknet", True, 0.3)
     html = response.content.decode()

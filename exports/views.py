@@ -26,29 +26,50 @@ from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
-from . import links, preview, selectors, services, storage
+from . import job_rows, links, preview, selectors, services, storage
 from .forms import RENAME_PREFIX, ExportForm
 from .models import ExportJob
 
-JOBS_SHOWN = 50
+JOBS_SHOWN = 20  # rows at first; "Show older" adds as many again
+JOBS_SHOWN_MAX = 1000
 
 
 def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
     """Current Jobs: the dataset's exports and annotation imports, newest first."""
-    jobs = list(selectors.dataset_jobs(dataset)[:JOBS_SHOWN])
+    shown = _shown(request)
+    now = timezone.now()
+    jobs = list(selectors.dataset_jobs(dataset)[:shown + 1])
     for job in jobs:
         job.kind = "export"
         job.spec = _spec_or_none(job.format)
         job.expired = services.is_expired(job) or bool(job.file_deleted_at)
+        job.options_line = job_rows.options_line(job.options)
+        job.sets_line = job_rows.sets_line(job.counts or {})
+        job.took = job_rows.took(job)
+        job.time_left = job_rows.time_left(job, now) if job.is_active else ""
+        job.seconds_left = None
         if job.status == ExportJob.Status.FINISHED and not job.expired:
             job.link = request.build_absolute_uri(links.signed_path(job))
             # the page refreshes the list when the link expires (one timer, nexus.js)
-            job.seconds_left = max(0, int((job.expires_at - timezone.now()).total_seconds()) + 1)
-    imports = list(dataset_import_jobs(dataset)[:JOBS_SHOWN])
+            if job.expires_at is not None:
+                job.seconds_left = max(0, int((job.expires_at - now).total_seconds()) + 1)
+    imports = list(dataset_import_jobs(dataset)[:shown + 1])
     for job in imports:
         job.kind = "import"
-    jobs = sorted(jobs + imports, key=lambda j: j.created_at, reverse=True)[:JOBS_SHOWN]
-    return {"dataset": dataset, "jobs": jobs, "any_active": any(j.is_active for j in jobs)}
+    jobs = sorted(jobs + imports, key=lambda j: j.created_at, reverse=True)
+    return {"dataset": dataset, "jobs": jobs[:shown], "shown": shown,
+            "older": len(jobs) > shown, "more": min(shown + JOBS_SHOWN, JOBS_SHOWN_MAX),
+            "any_active": any(j.is_active for j in jobs[:shown]),
+            "any_ended": any(j.kind == "export" and not j.is_active for j in jobs[:shown])}
+
+
+def _shown(request: HttpRequest) -> int:
+    """How many rows the list shows (kept by its polls and buttons)."""
+    try:
+        shown = int(request.POST.get("show") or request.GET.get("show") or JOBS_SHOWN)
+    except ValueError:
+        shown = JOBS_SHOWN
+    return max(JOBS_SHOWN, min(shown, JOBS_SHOWN_MAX))
 
 
 def _normalized_default(spec) -> str:
@@ -182,6 +203,21 @@ def export_again(request: HttpRequest, job_id) -> HttpResponse:
     services.export_job_create(owner=request.user, dataset=job.dataset, format_id=job.format,
                                options=job.export_options)
     return render(request, "exports/jobs.html", jobs_context(request, job.dataset))
+
+
+@require_POST
+def export_remove(request: HttpRequest, job_id) -> HttpResponse:
+    job = _own_job(request, job_id)
+    services.export_job_remove(job=job)
+    return render(request, "exports/jobs.html", jobs_context(request, job.dataset))
+
+
+@require_POST
+def jobs_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Clear finished": every ended export of the user on this dataset, files too."""
+    dataset = dataset_for(request.user, pk)
+    services.export_jobs_clear(owner=request.user, dataset=dataset)
+    return render(request, "exports/jobs.html", jobs_context(request, dataset))
 
 
 @require_POST

@@ -3,7 +3,9 @@ job rows, the format picker, the code snippet (slow: live server, real worker, C
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from playwright.sync_api import expect
 
 from exports import links
 from exports.models import ExportJob
+from exports.services import job_file
 
 from .test_export_in_browser import choose_format, open_dataset, open_popup
 
@@ -82,3 +85,73 @@ def test_after_export_the_new_job_is_in_view_and_a_confirmation_stays(page, work
     toast.get_by_role("button", name="Show").click()
     expect(row).to_be_in_viewport()
     page.shots("show-again")
+
+
+def test_job_rows_say_what_was_made_and_can_be_retried_removed_and_cleared(page, worker, demo):
+    open_dataset(page, demo)
+    # A running export shows its percentage and the time it has left (a row the worker never
+    # sees: its progress is set here, ten seconds in and a quarter done).
+    running = ExportJob.objects.create(owner=demo.owner, dataset=demo, format="coco",
+                                       status="running", progress_done=3, progress_total=12,
+                                       started_at=timezone.now() - timedelta(seconds=10))
+    page.reload()
+    row = page.locator(f"#job-{running.pk}")
+    expect(row).to_contain_text("25%")
+    expect(row.locator(".time-left")).to_have_text(re.compile(r"^about (29|30|3\d) s left$"))
+    page.shots("running-eta")
+    running.delete()
+
+    dialog = open_popup(page)
+    choose_format(page, "coco")
+    page.get_by_label("Train-Test Split").fill("0.25")
+    dialog.get_by_role("button", name="Export", exact=True).click()
+    expect(dialog).to_have_count(0)
+    finished = ExportJob.objects.get()
+    row = page.locator(f"#job-{finished.pk}")
+    expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
+    finished.refresh_from_db()
+    train, test = finished.counts["train"], finished.counts["test"]
+    expect(row.locator(".sets")).to_have_text(
+        f"train 9 images, {train['annotations']} annotations · "
+        f"test 3 images, {test['annotations']} annotations")
+    expect(row).to_contain_text("absolute · upload order · test 0.25 · 4 labels")
+    expect(row).to_contain_text(re.compile(r"took \d+\.\d s · [\d.]+\sKB"))
+    page.shots("finished-row")
+
+    # Cancelled while queued (the worker is paused), then Retry with the same options.
+    os.killpg(worker.pid, signal.SIGSTOP)
+    try:
+        dialog = open_popup(page)
+        choose_format(page, "createml")
+        page.get_by_role("checkbox", name="Shuffle").check()
+        dialog.get_by_role("button", name="Export", exact=True).click()
+        page.locator("#current-jobs .job.status-queued").get_by_role("button",
+                                                                     name="Cancel").click()
+        cancelled = page.locator("#current-jobs .job.status-cancelled")
+        expect(cancelled).to_be_visible()
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
+    cancelled.get_by_role("button", name="Retry").click()
+    retried = page.locator("#current-jobs .job").first
+    expect(retried.locator(".badge")).to_have_text("Finished", timeout=60000)
+    first, again = ExportJob.objects.filter(format="createml").order_by("created_at")
+    assert again.options == first.options and again.status == "finished"
+    page.shots("retried")
+
+    # Remove one row, then clear every ended job: rows and files go.
+    page.locator(f"#job-{first.pk}").get_by_role("button", name="Remove this job").click()
+    expect(page.locator(f"#job-{first.pk}")).to_have_count(0)
+    files = [job_file(j) for j in ExportJob.objects.filter(status="finished")]
+    assert all(f.is_file() for f in files) and len(files) == 2
+    page.get_by_role("button", name=re.compile("^Clear finished")).click()
+    expect(page.locator("#current-jobs .job")).to_have_count(0)
+    assert not ExportJob.objects.exists() and not any(f.exists() for f in files)
+
+    # The latest 20, then "Show older".
+    ExportJob.objects.bulk_create(ExportJob(owner=demo.owner, dataset=demo, format="coco",
+                                            status="cancelled") for _ in range(23))
+    page.reload()
+    expect(page.locator("#current-jobs .job")).to_have_count(20)
+    page.get_by_role("button", name="Show older").click()
+    expect(page.locator("#current-jobs .job")).to_have_count(23)
+    expect(page.get_by_role("button", name="Show older")).to_have_count(0)

@@ -220,3 +220,33 @@ def test_the_legend_counts_each_label_by_kind(owner_client, demo):
     cars = Annotation.objects.filter(label__dataset=demo, label__name="car", kind="box").count()
     assert f"{cars} boxes" in text
     assert "1 mask" in text and "keypoint instances" in text
+
+
+def test_remove_deletes_an_ended_job_and_its_file_but_not_an_active_one(
+        owner_client, stranger, demo):
+    from django.test import Client
+
+    from exports.services import job_file
+    job = finished_job(owner_client, demo)
+    path = job_file(job)
+    other = Client()
+    other.force_login(stranger)
+    assert other.post(reverse("exports:remove", args=[job.pk])).status_code == 404
+    create(owner_client, demo, format="coco")
+    active = ExportJob.objects.get(status="queued")
+    owner_client.post(reverse("exports:remove", args=[active.pk]), **HX)
+    html = owner_client.post(reverse("exports:remove", args=[job.pk]), **HX).content.decode()
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [active.pk]
+    assert not path.exists() and f'id="job-{job.pk}"' not in html
+
+
+def test_a_running_row_shows_the_time_left_and_an_ended_one_how_long_it_took(owner_client, demo):
+    job = finished_job(owner_client, demo)
+    ExportJob.objects.filter(pk=job.pk).update(
+        started_at=job.finished_at - timedelta(seconds=75))
+    running = ExportJob.objects.create(owner=demo.owner, dataset=demo, format="coco",
+                                       status="running", progress_done=1, progress_total=4,
+                                       started_at=timezone.now() - timedelta(seconds=20))
+    html = owner_client.get(reverse("exports:jobs", args=[demo.pk])).content.decode()
+    assert "took 1 min 15 s" in html
+    assert f'id="job-{running.pk}"' in html and "about 1 min left" in html

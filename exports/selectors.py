@@ -49,3 +49,9 @@ def format_choices(dataset: Dataset) -> list[dict]:
         groups.append({"family": family, "title": title, "formats": formats,
                        "disabled_reason": reason, "count": counts.get(family, 0)})
     return groups
+
+
+def who_reads(spec: FormatSpec) -> str:
+    """The picker's one line: the description's last clause, which names the tools that read
+    the format ("pycocotools, Detectron2 and MMDetection read it."), else all of it."""
+    return spec.description.rsplit("; ", 1)[-1].strip()

@@ -98,11 +98,13 @@ def _popup(request: HttpRequest, dataset: Dataset, form: ExportForm, status: int
     groups = selectors.format_choices(dataset)
     for group in groups:  # what the popup sets when a format is picked (no rule in JavaScript)
         group["choices"] = [{"spec": spec, "normalized": _normalized_default(spec),
-                             "images_always_included": spec.images_always_included}
+                             "images_always_included": spec.images_always_included,
+                             "reads": selectors.who_reads(spec)}
                             for spec in group["formats"]]
     spec = _chosen_spec(form.data.get("format"), groups)
     context = {"dataset": dataset, "form": form, "groups": groups,
-               "image_count": dataset.images.count(), "split_modes": SPLIT_MODES}
+               "image_count": dataset.images.count(), "split_modes": SPLIT_MODES,
+               "unavailable": [g for g in groups if g["disabled_reason"]]}
     if spec is not None:
         context.update(_labels_context(dataset, spec, form))
         context.update(_preview_context(dataset, spec, form))
@@ -134,12 +136,12 @@ def _preview_context(dataset: Dataset, spec, form: ExportForm) -> dict:
     if not check.is_valid():
         return {"preview": None, "preview_error": " ".join(
             m for messages in check.errors.values() for m in messages)}
+    chosen = registry.get_spec(check.cleaned_data["format"])
     try:
-        shown = preview.export_preview(dataset, registry.get_spec(check.cleaned_data["format"]),
-                                       check.cleaned_data["options"])
+        shown = preview.export_preview(dataset, chosen, check.cleaned_data["options"])
     except OptionError as exc:
         return {"preview": None, "preview_error": exc.message}
-    return {"preview": shown, "preview_error": ""}
+    return {"preview": shown, "preview_error": "", "preview_spec": chosen}
 
 
 @require_http_methods(["GET", "POST"])

@@ -49,6 +49,29 @@
         if (!choices[i].disabled) { choices[i].checked = true; break; }
       }
     }
+    var filter = dialog.querySelector("#format-filter");
+    function onFilter() {  // hides the formats whose name, id and description miss the words
+      var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      dialog.querySelectorAll(".formats .family").forEach(function (family) {
+        var any = false;
+        family.querySelectorAll(".format-option").forEach(function (option) {
+          var text = option.dataset.search;
+          var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+          option.hidden = !match;
+          any = any || match;
+        });
+        family.hidden = !any;
+        if (any && !family.closest(".unavailable")) { shown++; }
+      });
+      dialog.querySelector("#format-filter-empty").hidden = shown > 0;
+    }
+    // The filter is not an export option: its keys reach neither the preview nor the submit.
+    filter.addEventListener("input", function (event) { event.stopPropagation(); onFilter(); });
+    filter.addEventListener("change", function (event) { event.stopPropagation(); });
+    filter.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); }
+    });
     choices.forEach(function (c) { c.addEventListener("change", onFormat); });
     normalized.addEventListener("change", updateWarning);
     slider.addEventListener("input", onSplit);

@@ -12,10 +12,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from annotations.formats import registry
 from exports import links
 from exports.models import ExportJob
 from exports.services import job_file
 
+from ..factories import dataset_with_boxes
 from .test_export_in_browser import choose_format, open_dataset, open_popup
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -155,3 +157,41 @@ def test_job_rows_say_what_was_made_and_can_be_retried_removed_and_cleared(page,
     page.get_by_role("button", name="Show older").click()
     expect(page.locator("#current-jobs .job")).to_have_count(23)
     expect(page.get_by_role("button", name="Show older")).to_have_count(0)
+
+
+def test_the_format_picker_shows_every_format_at_1280x720_and_folds_the_unavailable(
+        page, owner, demo):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_dataset(page, demo)
+    open_popup(page)
+    specs = registry.available_formats()  # the demo has every family
+    for spec in specs:
+        option = page.locator(".format-option").filter(
+            has=page.locator(f'input[value="{spec.id}"]'))
+        expect(option).to_be_in_viewport(ratio=1)
+        expect(option).to_contain_text(spec.name)
+    assert page.evaluate("document.querySelector('#export-dialog .modal-body').scrollTop") == 0
+    expect(page.get_by_role("button", name="Export", exact=True)).to_be_in_viewport()
+    choose_format(page, "coco")
+    selected = page.locator("#export-preview .selected-format")
+    expect(selected).to_contain_text("COCO")
+    expect(selected).to_contain_text(re.compile(r"\d+ polygons written as boxes"))
+    page.shots("picker-1280x720")
+
+    page.get_by_label("Filter formats").fill("yolo")
+    yolo = [s for s in specs if "yolo" in f"{s.id} {s.name} {s.description}".lower()]
+    expect(page.locator(".format-option:visible")).to_have_count(len(yolo))
+    page.keyboard.press("Enter")  # filtering never submits
+    expect(page.locator("#export-dialog")).to_be_visible()
+    page.shots("picker-filtered")
+
+    boxes_only = dataset_with_boxes(owner, 3)
+    page.keyboard.press("Escape")
+    page.goto(f"/datasets/{boxes_only.pk}/")
+    open_popup(page)
+    folded = page.locator(".unavailable")
+    expect(folded.locator("summary")).to_contain_text("Not available for this dataset")
+    expect(folded.locator(".format-option").first).to_be_hidden()
+    folded.locator("summary").click()
+    expect(folded).to_contain_text("This dataset has no keypoints to export.")
+    page.shots("picker-unavailable")

@@ -26,7 +26,7 @@ from annotations.selectors import dataset_import_jobs
 from datasets.models import Dataset
 from datasets.selectors import dataset_for
 
-from . import job_rows, links, preview, selectors, services, storage
+from . import job_rows, links, preview, selectors, services, snippet, storage
 from .forms import RENAME_PREFIX, ExportForm
 from .models import ExportJob
 
@@ -50,6 +50,9 @@ def jobs_context(request: HttpRequest, dataset: Dataset) -> dict:
         job.seconds_left = None
         if job.status == ExportJob.Status.FINISHED and not job.expired:
             job.link = request.build_absolute_uri(links.signed_path(job))
+            job.snippet = "\n".join([
+                snippet.curl_command(job.link),
+                snippet.client_command(job, request.build_absolute_uri("/").rstrip("/"))])
             # the page refreshes the list when the link expires (one timer, nexus.js)
             if job.expires_at is not None:
                 job.seconds_left = max(0, int((job.expires_at - now).total_seconds()) + 1)

@@ -289,6 +289,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--absolute", dest="normalized", action="store_false")
     export.add_argument("--no-images", dest="include_images", action="store_false",
                         default=None, help="annotation files only")
+    export.add_argument("--valid", type=float, help="share of images in valid/ (0-1)")
+    export.add_argument("--split-mode", choices=("random", "stratified", "stable"))
+    export.add_argument("--annotated-only", action="store_true", default=None,
+                        help="leave out images with nothing to write")
+    export.add_argument("--label", dest="labels", action="append", metavar="NAME",
+                        help="export this label (repeat; default: every label the format "
+                             "can carry)")
+    export.add_argument("--rename", nargs=2, action="append", metavar=("OLD", "NEW"),
+                        help="write label OLD as NEW (repeat; two labels renamed to one name "
+                             "are merged)")
     export.add_argument("--replace", action="store_true", help="replace a non-empty output")
     export.add_argument("--keep-zip", action="store_true", help="keep OUTPUT.zip as well")
     export.add_argument("--max-wait", type=float, help="give up after this many seconds")
@@ -321,7 +331,10 @@ def main(argv: list[str] | None = None, *, sleep: Callable[[float], None] = time
         else:
             options = {name: value for name, value in (
                 ("normalized", args.normalized), ("shuffle", args.shuffle), ("seed", args.seed),
-                ("split_ratio", args.split), ("include_images", args.include_images))
+                ("split_ratio", args.split), ("include_images", args.include_images),
+                ("valid_ratio", args.valid), ("split_mode", args.split_mode),
+                ("annotated_only", args.annotated_only), ("labels", args.labels),
+                ("rename", dict(args.rename) if args.rename else None))
                 if value is not None}
             folder = client.export(args.dataset, args.format, options, args.output,
                                    replace=args.replace, keep_zip=args.keep_zip,

@@ -162,7 +162,7 @@
     var button = event.target.closest(".copy-link");
     if (!button) { return; }
     var url = button.dataset.url;
-    var done = function () { button.textContent = "Link copied"; };
+    var done = function () { button.textContent = button.dataset.done || "Link copied"; };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(url).then(done, function () { window.prompt("Copy this link:", url); });
     } else {

@@ -3,21 +3,29 @@ job rows, the format picker, the code snippet (slow: live server, real worker, C
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
+import subprocess
+import sys
+import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotations.formats import registry
-from exports import links
+from annotations.formats.options import ExportOptions
+from api.services import token_create
+from exports import links, services
 from exports.models import ExportJob
 from exports.services import job_file
 
 from ..factories import dataset_with_boxes
+from ..worker import ROOT
 from .test_export_in_browser import choose_format, open_dataset, open_popup
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -195,3 +203,39 @@ def test_the_format_picker_shows_every_format_at_1280x720_and_folds_the_unavaila
     folded.locator("summary").click()
     expect(folded).to_contain_text("This dataset has no keypoints to export.")
     page.shots("picker-unavailable")
+
+
+def test_use_in_code_shows_two_lines_that_work_as_shown(page, worker, demo, tmp_path):
+    options = ExportOptions(shuffle=True, seed=7, split_ratio=0.25, valid_ratio=0.25,
+                            split_mode="stratified", annotated_only=True,
+                            labels=("car", "person"), rename={"car": "vehicle"})
+    job, _ = services.export_job_create(owner=demo.owner, dataset=demo, format_id="yolo_darknet",
+                                        options=options)
+    open_dataset(page, demo)
+    row = page.locator(f"#job-{job.pk}")
+    expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
+    row.get_by_text("Use in code").click()
+    snippet = row.locator(".snippet pre")
+    expect(snippet).to_be_visible()
+    page.shots("use-in-code")
+    curl, client = snippet.inner_text().strip().split("\n")
+    assert curl.startswith("curl -L -o export.zip ") and " -m nexus.client " in client
+
+    job.refresh_from_db()
+    env = {**os.environ, "NEXUS_TOKEN": token_create(owner=demo.owner, name="snippet")[1],
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    for line in (curl, client):
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert hashlib.sha256((tmp_path / "export.zip").read_bytes()).hexdigest() == job.sha256
+    again = ExportJob.objects.exclude(pk=job.pk).get()
+    assert again.options == job.options and again.counts == job.counts
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:  # same contents, file by file
+        top = job.file_name[:-4] + "/"
+        expected = {n[len(top):]: archive.read(n) for n in archive.namelist()
+                    if not n.endswith("/") and not n.endswith("manifest.json")}
+    folder = tmp_path / "data"
+    assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != "manifest.json"} == expected
+    assert "vehicle" in (folder / "data.yaml").read_text()

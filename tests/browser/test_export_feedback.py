@@ -7,10 +7,11 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import zipfile
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,67 @@ def test_use_in_code_shows_two_lines_that_work_as_shown(page, worker, demo, tmp_
     assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
             if p.is_file() and p.name != "manifest.json"} == expected
     assert "vehicle" in (folder / "data.yaml").read_text()
+
+
+def test_small_things_one_line_button_zip_dates_and_no_float_noise_clamps(
+        page, worker, demo, tmp_path):
+    page.set_viewport_size({"width": 1366, "height": 850})
+    open_dataset(page, demo)
+    page.goto("/")
+    lines = page.get_by_role("button", name="Create dataset").evaluate(
+        """(b) => { const r = document.createRange(); r.selectNodeContents(b);
+                    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }""")
+    assert lines == 1, f"'Create dataset' is on {lines} lines at 1366 px"
+    page.shots("datasets-1366")
+
+    # Zip entries carry the job's creation time (UTC), not 1980-01-01.
+    page.goto(f"/datasets/{demo.pk}/")
+    row, job = export(page, "createml")
+    with page.expect_download() as download:
+        row.get_by_role("link", name="Download").click()
+    stamp = job.created_at.astimezone(UTC)
+    when = (*stamp.timetuple()[:5], stamp.second // 2 * 2)
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert {info.date_time for info in archive.infolist()} == {when}
+
+    # The import preview reports only fixes that change a printed value.
+    csv = tmp_path / "boxes.csv"
+    csv.write_text("filename,label,xmin,ymin,xmax,ymax\n"
+                   "scene_00.jpg,car,188,176,235,480.0000001\n"  # float noise at the edge
+                   "scene_01.jpg,car,700,10,850,50\n")  # over the edge of an 800 px image
+    page.get_by_role("link", name="Upload Annotations", exact=True).click()
+    page.set_input_files("#id_files", str(csv))
+    page.get_by_role("button", name="Upload and preview").click()
+    page.wait_for_url("**/imports/**")
+    report = page.locator(".import-report")
+    expect(report).to_contain_text("1 box clamped to the image", timeout=30000)
+    expect(report).not_to_contain_text("[188, 176, 235, 480]")
+    page.shots("import-preview")
+
+
+def test_bin_start_says_running_only_once_the_server_answers(browser, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "NEXUS_VAR_DIR": str(tmp_path / "var"), "NEXUS_PORT": str(port),
+           "DJANGO_SETTINGS_MODULE": "nexus.settings.dev"}
+    env.pop("DATABASE_URL", None)
+    start = subprocess.Popen([str(ROOT / "bin" / "start")], cwd=ROOT, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    try:
+        for line in start.stdout:
+            if line.startswith("Nexus is running"):
+                break
+        else:
+            pytest.fail(f"bin/start ended ({start.wait()}) without saying it runs")
+        page = browser.new_page()  # at once, as a person clicking the printed address
+        response = page.goto(f"http://127.0.0.1:{port}/accounts/login/", timeout=2000)
+        assert response.status == 200
+        page.close()
+    finally:
+        os.killpg(start.pid, signal.SIGINT)
+        try:
+            start.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(start.pid, signal.SIGKILL)

@@ -56,6 +56,11 @@ def _show(values) -> str:
     return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
+def _shows_change(before, after) -> bool:
+    """Whether a fix changes a value as the preview prints it: the only fixes worth reporting."""
+    return _show(before) != _show(after)
+
+
 def clean_annotation(a: Annotation, width: int, height: int, where: str,
                      fixes: Fixes) -> Annotation | None:
     """The annotation as it will be stored on a `width`×`height` image, or None to drop it."""
@@ -80,7 +85,8 @@ def clean_box(box: BoxTuple, width: int, height: int, what: str,
     if x0 > x1 or y0 > y1:
         fixes.add("swapped", f"{what} {_show(box)}")
     clamped = clamp_box(box, width, height)
-    if clamped != (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)):
+    ordered = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    if _shows_change(ordered, clamped):  # float noise (240.0000001 → 240) is not reported
         fixes.add("clamped", f"{what} {_show(box)} → {_show(clamped)}")
     if clamped[2] <= clamped[0] or clamped[3] <= clamped[1]:
         fixes.add("zero_area", f"{what} {_show(box)}")
@@ -89,9 +95,10 @@ def clean_box(box: BoxTuple, width: int, height: int, what: str,
 
 
 def clean_ring(ring: list[float], width: int, height: int) -> tuple[list[float] | None, bool]:
-    """(the clamped ring or None when degenerate, whether clamping moved a vertex)."""
+    """(the clamped ring or None when degenerate, whether clamping moved a vertex by more than
+    float noise)."""
     clamped = [clamp(v, 0, width if i % 2 == 0 else height) for i, v in enumerate(ring)]
-    moved = clamped != list(ring)
+    moved = _shows_change(ring, clamped)
     points = {(clamped[i], clamped[i + 1]) for i in range(0, len(clamped) - 1, 2)}
     if len(points) < 3 or shoelace(clamped) <= 0:
         return None, moved
@@ -144,7 +151,7 @@ def _clean_keypoints(a: Annotation, width: int, height: int, what: str,
             points.append(Keypoint(0.0, 0.0, 0))
             continue
         x, y = clamp(p.x, 0, width), clamp(p.y, 0, height)
-        moved = moved or (x, y) != (p.x, p.y)
+        moved = moved or _shows_change((p.x, p.y), (x, y))
         points.append(Keypoint(x, y, p.visibility))
     if moved:
         fixes.add("keypoints_clamped", what)

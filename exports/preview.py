@@ -113,6 +113,12 @@ def export_preview(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -
                          _warnings(names, sets, left_out, spec), left_out)
 
 
+def sets_line(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -> str:
+    """"8 train / 4 test": the images each written set will get (the confirmation after Export)."""
+    sets = export_preview(dataset, spec, options).sets
+    return " / ".join(f"{s.images} {s.name}" for s in sets) or "no images"
+
+
 def _warnings(classes: list[str], sets: list[SetPreview], left_out: int,
               spec: FormatSpec) -> list[str]:
     warnings = []

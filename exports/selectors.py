@@ -58,3 +58,9 @@ def split_modes(dataset: Dataset) -> tuple[str, ...]:
     if has_recorded_sets(dataset):
         return SPLIT_MODES
     return tuple(mode for mode in SPLIT_MODES if mode != "keep")
+
+
+def who_reads(spec: FormatSpec) -> str:
+    """The picker's one line: the description's last clause, which names the tools that read
+    the format ("pycocotools, Detectron2 and MMDetection read it."), else all of it."""
+    return spec.description.rsplit("; ", 1)[-1].strip()

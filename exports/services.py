@@ -223,6 +223,24 @@ def export_job_cancel(*, job: ExportJob) -> bool:
     return True
 
 
+def export_job_remove(*, job: ExportJob) -> bool:
+    """Remove an ended job and its files; a queued or running one is cancelled first, not
+    removed (its worker still writes)."""
+    if job.status not in ExportJob.ENDED:
+        return False
+    storage.delete_tree(str(job.pk))
+    return ExportJob.objects.filter(pk=job.pk, status__in=ExportJob.ENDED).delete()[0] > 0
+
+
+def export_jobs_clear(*, owner, dataset: Dataset) -> int:
+    """Remove every ended export of the owner on this dataset (its files too)."""
+    removed = 0
+    for job in ExportJob.objects.filter(owner=owner, dataset=dataset,
+                                        status__in=ExportJob.ENDED).iterator():
+        removed += export_job_remove(job=job)
+    return removed
+
+
 def has_file(job: ExportJob) -> bool:
     return (job.status == Status.FINISHED and bool(job.file_path) and not job.file_deleted_at
             and storage.exists(job.file_path))

@@ -260,8 +260,11 @@ def _export_zip(request: ExportRequest, target: str, *,
     # the zip (members, MiBs of large members), so the bar keeps moving while a 100 MB COCO
     # JSON or 100k label files are compressed.
     ticker = _Ticker(progress, 2 * request.total_images)
-    out = ZipOut(target, image_loader=image_loader, work_dir=work_dir,
-                 compresslevel=ZIP_LEVEL)
+    # Every entry dated the job's creation time in UTC (as the top folder's name, FORMATS.md
+    # §3): the same for every attempt of a job, so its zip stays byte-identical.
+    created = request.created_at.astimezone(UTC)
+    out = ZipOut(target, image_loader=image_loader, work_dir=work_dir, compresslevel=ZIP_LEVEL,
+                 date_time=created.timetuple()[:6])
     try:
         for set_name in SET_NAMES:
             _write_set(module, spec, request, options, plan, set_name, top, out, summary,

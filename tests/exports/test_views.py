@@ -60,8 +60,9 @@ def test_the_popup_offers_every_family_and_disables_formats_with_nothing_to_expo
 def test_export_creates_a_queued_job_and_shows_it_in_current_jobs(owner_client, demo):
     response = create(owner_client, demo)
     assert response.status_code == 200
-    assert json.loads(response["HX-Trigger"]) == {"export-created": {}}
     job = ExportJob.objects.get()
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {"export-created": {
+        "job": f"job-{job.pk}", "message": "Export queued — YOLO Darknet, 8 train / 4 test"}}
     assert (job.status, job.format, job.options["normalized"], job.options["split_ratio"]) == \
         ("queued", "yolo_darknet", True, 0.3)
     html = response.content.decode()
@@ -156,17 +157,31 @@ def test_a_tampered_signed_link_is_refused(owner_client, demo):
     assert owner_client.get(tampered).status_code == 404
 
 
-def test_expired_downloads_answer_410_with_a_clear_message(owner_client, demo):
+def test_expired_downloads_answer_410_with_a_page_for_browsers_and_json_otherwise(
+        owner_client, demo):
     job = finished_job(owner_client, demo)
     ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     job.refresh_from_db()
+    message = (f"This export expired on {job.expires_at:%Y-%m-%d %H:%M} UTC and its file was "
+               f"deleted; export again.")
     for url in (reverse("exports:download", args=[job.pk]), links.signed_path(job)):
         response = owner_client.get(url)
         assert response.status_code == 410
-        assert response.content.decode() == (
-            f"This export expired on {job.expires_at:%Y-%m-%d %H:%M} UTC; export again.")
+        assert response.json() == {"code": "export_expired", "message": message}
+        page = owner_client.get(url, HTTP_ACCEPT="text/html,*/*;q=0.8")
+        assert page.status_code == 410 and page["Content-Type"].startswith("text/html")
+        html = page.content.decode()
+        assert "This export has expired" in html and message in html
+        assert f'href="{reverse("datasets:detail", args=[demo.pk])}#current-jobs"' in html
     html = owner_client.get(reverse("exports:jobs", args=[demo.pk])).content.decode()
-    assert "Export again" in html
+    assert "Export again" in html and '<span class="badge">Expired</span>' in html
+
+
+def test_an_unknown_link_answers_404_with_a_page_or_json(client):
+    response = client.get("/exports/link/not-a-link/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404 and "This download link is not valid" in \
+        response.content.decode()
+    assert client.get("/exports/link/not-a-link/").json()["code"] == "link_invalid"
 
 
 def test_expired_files_are_deleted_by_the_scheduled_task(owner_client, demo):
@@ -217,3 +232,33 @@ def test_the_legend_counts_each_label_by_kind(owner_client, demo):
     cars = Annotation.objects.filter(label__dataset=demo, label__name="car", kind="box").count()
     assert f"{cars} boxes" in text
     assert "1 mask" in text and "keypoint instances" in text
+
+
+def test_remove_deletes_an_ended_job_and_its_file_but_not_an_active_one(
+        owner_client, stranger, demo):
+    from django.test import Client
+
+    from exports.services import job_file
+    job = finished_job(owner_client, demo)
+    path = job_file(job)
+    other = Client()
+    other.force_login(stranger)
+    assert other.post(reverse("exports:remove", args=[job.pk])).status_code == 404
+    create(owner_client, demo, format="coco")
+    active = ExportJob.objects.get(status="queued")
+    owner_client.post(reverse("exports:remove", args=[active.pk]), **HX)
+    html = owner_client.post(reverse("exports:remove", args=[job.pk]), **HX).content.decode()
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [active.pk]
+    assert not path.exists() and f'id="job-{job.pk}"' not in html
+
+
+def test_a_running_row_shows_the_time_left_and_an_ended_one_how_long_it_took(owner_client, demo):
+    job = finished_job(owner_client, demo)
+    ExportJob.objects.filter(pk=job.pk).update(
+        started_at=job.finished_at - timedelta(seconds=75))
+    running = ExportJob.objects.create(owner=demo.owner, dataset=demo, format="coco",
+                                       status="running", progress_done=1, progress_total=4,
+                                       started_at=timezone.now() - timedelta(seconds=20))
+    html = owner_client.get(reverse("exports:jobs", args=[demo.pk])).content.decode()
+    assert "took 1 min 15 s" in html
+    assert f'id="job-{running.pk}"' in html and "about 1 min left" in html

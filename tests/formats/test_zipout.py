@@ -16,12 +16,13 @@ from annotations.formats.io.zipout import FIXED_TIME, ZipOut, bytes_loader
 from .canonical import export_canonical
 
 
-def reference_zip(target, members: list[tuple[str, str, bytes]], level: int) -> None:
+def reference_zip(target, members: list[tuple[str, str, bytes]], level: int,
+                  date_time=FIXED_TIME) -> None:
     """The previous implementation: zipfile, members sorted, writestr for small bytes,
     open(force_zip64=True) for spooled files (deflated) and images (stored)."""
     with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
         for path, kind, data in sorted(members):
-            info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
+            info = zipfile.ZipInfo(path, date_time=date_time)
             info.create_system = 3
             info.external_attr = 0o644 << 16
             if kind == "image":
@@ -97,6 +98,20 @@ def test_zip_bytes_equal_zipfiles(tmp_path, seed, level):
         assert archive.testzip() is None
         assert {i.filename: archive.read(i) for i in archive.infolist()} == \
             {path: data for path, _, data in members}
+
+
+def test_every_member_carries_the_date_given_as_zipfile_writes_it(tmp_path):
+    members = _members(3)
+    images = {path: data for path, kind, data in members if kind == "image"}
+    when = (2026, 12, 6, 11, 51, 7)  # odd seconds: zip dates step by two
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader(images), work_dir=str(tmp_path),
+                 date_time=when)
+    _write(out, members)
+    out.close()
+    reference_zip(tmp_path / "old.zip", members, 6, date_time=when)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "new.zip") as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2026, 12, 6, 11, 51, 6)}
 
 
 def test_many_members_use_zip64_end_records_as_zipfile_does(tmp_path):

@@ -20,6 +20,7 @@ from datasets.uploads import safe_name, size_text
     ((10, 10, 10, 50), None, {"zero_area": 1}),                         # no width
     ((700, 10, 800, 50), None, {"clamped": 1, "zero_area": 1}),         # wholly outside
     ((0, 0, 640, 480), (0, 0, 640, 480), {}),                           # the whole image
+    ((188, 176, 235, 480.0000001), (188, 176, 235, 480), {}),           # float noise: silent
 ])
 def test_boxes_are_swapped_clamped_or_dropped(box, expected, fixes):
     found = Fixes()
@@ -34,6 +35,7 @@ def test_boxes_are_swapped_clamped_or_dropped(box, expected, fixes):
     ([0, 0, 0, 0, 10, 10], None, {"degenerate_polygon": 1}),            # 2 distinct points
     ([0, 0, 10, 0], None, {"degenerate_polygon": 1}),                   # 2 points
     ([-10, 0, 700, 0, 700, 500], [0, 0, 640, 0, 640, 480], {"polygon_clamped": 1}),
+    ([0, 0, 640.0000001, 0, 0, 10], [0, 0, 640, 0, 0, 10], {}),          # float noise: silent
 ])
 def test_polygons_are_clamped_or_dropped(ring, kept, fixes):
     found = Fixes()

@@ -1,4 +1,5 @@
-"""A deterministic zip writer: members sorted by path, fixed timestamps, no directory entries.
+"""A deterministic zip writer: members sorted by path, one timestamp for every member, no directory
+entries.
 
 Writers add members in whatever order suits them; nothing reaches the zip until `close`, which
 writes every member in plain string order of its path (FORMATS.md §3), so the same export gives
@@ -48,8 +49,6 @@ RUN_SIZE = 1 << 14
 # (~2 MB for the 61 runs of a million members).
 _RUN_BLOCK = 128
 
-_DOS_DATE = (FIXED_TIME[0] - 1980) << 9 | FIXED_TIME[1] << 5 | FIXED_TIME[2]
-_DOS_TIME = FIXED_TIME[3] << 11 | FIXED_TIME[4] << 5 | (FIXED_TIME[5] // 2)
 _EXTERNAL_ATTR = 0o644 << 16
 _UTF8_FLAG = 0x800
 _LIMIT = zipfile.ZIP64_LIMIT
@@ -63,8 +62,11 @@ Entry = tuple[str, tuple[str, Any]]  # path, (kind, payload)
 
 class ZipOut:
     def __init__(self, target: str | os.PathLike, *, image_loader: Callable[[Any], IO[bytes]],
-                 work_dir: str | None = None, compresslevel: int = DEFAULT_LEVEL) -> None:
+                 work_dir: str | None = None, compresslevel: int = DEFAULT_LEVEL,
+                 date_time: tuple[int, int, int, int, int, int] = FIXED_TIME) -> None:
         self._target = target
+        # Every member carries one date (the export's creation time): deterministic for a job.
+        self._stamp = dos_stamp(date_time)
         self._loader = image_loader
         self._work = tempfile.mkdtemp(prefix="zipout-", dir=work_dir)
         # path -> (kind, payload): ("stored", (offset, compressed size, size, crc)) for members
@@ -322,7 +324,8 @@ class _Archive:
                 zip64: bool) -> None:
         """One member whose CRC and sizes are known before its header is written."""
         name, flags = _encode(path)
-        self.fp.write(_local_header(name, flags, method, crc, len(data), size, zip64))
+        self.fp.write(_local_header(name, flags, method, crc, len(data), size, zip64,
+                                    self.out._stamp))
         self.fp.write(data)
         self._record(name, flags, method, crc, len(data), size, zip64)
 
@@ -332,7 +335,7 @@ class _Archive:
         name, flags = _encode(path)
         compressed = os.path.getsize(spool)
         self.fp.write(_local_header(name, flags, zipfile.ZIP_DEFLATED, crc, compressed, size,
-                                    zip64=True))
+                                    zip64=True, stamp=self.out._stamp))
         with open(spool, "rb") as source:
             shutil.copyfileobj(source, self.fp, COPY_CHUNK)
         self._units(_mib_units(size))
@@ -351,7 +354,7 @@ class _Archive:
             return
         name, flags = _encode(path)
         start = self.offset
-        header = _local_header(name, flags, method, 0, 0, 0, zip64=True)
+        header = _local_header(name, flags, method, 0, 0, 0, zip64=True, stamp=self.out._stamp)
         self.fp.write(header)
         compressor = (zlib.compressobj(self.out._compresslevel, zlib.DEFLATED, -15)
                       if method == zipfile.ZIP_DEFLATED else None)
@@ -371,7 +374,8 @@ class _Archive:
             written += len(tail)
         end = self.fp.tell()
         self.fp.seek(start)
-        self.fp.write(_local_header(name, flags, method, crc, written, size, zip64=True))
+        self.fp.write(_local_header(name, flags, method, crc, written, size, zip64=True,
+                                    stamp=self.out._stamp))
         self.fp.seek(end)
         self.offset = start  # _record advances past header and data
         self._record(name, flags, method, crc, written, size, True)
@@ -399,8 +403,8 @@ class _Archive:
                                 *extra_values)
             version = _V45
         record = _CENTRAL.pack(
-            zipfile.stringCentralDir, version, 3, version, 0, flags, method, _DOS_TIME,
-            _DOS_DATE, crc, compressed_field, size_field, len(name), len(extra), 0, 0, 0,
+            zipfile.stringCentralDir, version, 3, version, 0, flags, method, *self.out._stamp,
+            crc, compressed_field, size_field, len(name), len(extra), 0, 0, 0,
             _EXTERNAL_ATTR, offset_field) + name + extra
         self.central.write(record)
         self.central_size += len(record)
@@ -428,13 +432,21 @@ def _encode(path: str) -> tuple[bytes, int]:
     return path.encode("utf-8"), _UTF8_FLAG
 
 
+def dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    """(time, date) as zip headers store them: local time fields, two-second steps, 1980-2107."""
+    year, month, day, hour, minute, second = date_time
+    if not 1980 <= year <= 2107:
+        raise ValueError(f"a zip entry cannot be dated {year}")
+    return hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day
+
+
 def _local_header(name: bytes, flags: int, method: int, crc: int, compressed: int, size: int,
-                  zip64: bool) -> bytes:
+                  zip64: bool, stamp: tuple[int, int]) -> bytes:
     if zip64:
-        return (_LOCAL.pack(zipfile.stringFileHeader, _V45, 0, flags, method, _DOS_TIME,
-                            _DOS_DATE, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name), 20)
+        return (_LOCAL.pack(zipfile.stringFileHeader, _V45, 0, flags, method, *stamp,
+                            crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name), 20)
                 + name + struct.pack("<HHQQ", 1, 16, size, compressed))
-    return (_LOCAL.pack(zipfile.stringFileHeader, _V20, 0, flags, method, _DOS_TIME, _DOS_DATE,
+    return (_LOCAL.pack(zipfile.stringFileHeader, _V20, 0, flags, method, *stamp,
                         crc, compressed, size, len(name), 0) + name)
 
 

@@ -25,7 +25,7 @@ from exports import links, services
 from exports.models import ExportJob
 from exports.services import job_file
 
-from ..factories import dataset_with_boxes
+from ..factories import dataset_with_boxes, stored_sample_image
 from ..worker import ROOT
 from .test_export_in_browser import choose_format, open_dataset, open_popup
 
@@ -194,7 +194,7 @@ def test_the_format_picker_shows_every_format_at_1280x720_and_folds_the_unavaila
     expect(page.locator("#export-dialog")).to_be_visible()
     page.shots("picker-filtered")
 
-    boxes_only = dataset_with_boxes(owner, 3)
+    boxes_only = dataset_with_boxes(owner, 3, file=stored_sample_image())
     page.keyboard.press("Escape")
     page.goto(f"/datasets/{boxes_only.pk}/")
     open_popup(page)

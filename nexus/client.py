@@ -6,7 +6,7 @@ Standard library only, so a training machine needs nothing but Python 3.9+: copy
     export NEXUS_URL=https://nexus.example.com NEXUS_TOKEN=nxs_…
     python -m nexus.client export 3 --format yolo_darknet --split 0.2 --shuffle --seed 7 -o data/
     python -m nexus.client export 3 --format coco --valid 0.1 --split-mode stratified \
-        --label car --label person --rename car vehicle --annotated-only -o data/
+        --label car --label person --rename car=vehicle --annotated-only -o data/
 
 The folder given with -o receives the export's contents (train/, test/, manifest.json, …); the
 path is printed on stdout, progress and errors go to stderr. Exit status: 0 done, 1 failed,

@@ -13,8 +13,8 @@ clusters' own reapers recover. Figures: jobs, kills, finished exactly once (fini
 left under the job, the recorded attempt's, and it reads back), errored, stuck (not ended by
 --timeout), max attempts, put-off runs (tasks that found the owner at the limit), duplicate
 deliveries (tasks that found their job already taken: harmless, and counted), time to drain
-(from the last kill to the last job ended) and the work of the whole run (the final attempts'
-seconds, divided by the 2 workers).
+(from the last kill to the last job ended) and the work of the whole run (the seconds of the attempts
+that finished, divided by the 2 workers).
 """
 
 from __future__ import annotations
@@ -120,10 +120,11 @@ def main() -> None:
         time.sleep(min(60, stale / 4) + 2)  # one more reap: the sweep of orphan attempts
         statuses = rows.statuses()
         once, finished = check_files(site, rows)
-        work = sum(seconds(s, e) for s, e in rows.query(
-            "SELECT started_at, finished_at FROM exports_exportjob WHERE status = 'finished'"))
-        results = [base64.b64decode(r or "") for (r,) in rows.query(
-            "SELECT result FROM django_q_task WHERE func = 'exports.tasks.run_export'")]
+        tasks = [(base64.b64decode(r or ""), seconds(a, b)) for r, a, b in rows.query(
+            "SELECT result, started, stopped FROM django_q_task "
+            "WHERE func = 'exports.tasks.run_export'")]
+        results = [r for r, _ in tasks]
+        work = sum(took for r, took in tasks if b"finished" in r)
         figures = {
             "staleness_s": stale, "jobs": len(statuses), "kills": kills,
             "finished": finished, "finished_exactly_once": once,

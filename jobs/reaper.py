@@ -6,8 +6,8 @@ slots of an owner at the running limit to the jobs that limit deferred.
 
 The job row decides, not the broker: a message a cluster has taken stays locked in the ORM broker
 for `retry` (an hour) even when that cluster was killed, so only messages still waiting for a
-worker count as pending; a queued job whose message was taken longer than the window ago and
-that no worker claimed is handed out again. A duplicate message is harmless: the claim is a
+worker, or taken less than the heartbeat staleness ago, count as pending; a queued job that no
+worker claimed is otherwise handed out again. A duplicate message is harmless: the claim is a
 conditional UPDATE, so the second delivery finds the job taken and does nothing.
 """
 
@@ -30,8 +30,8 @@ QUEUED_GRACE_SECONDS = 30  # an enqueue in flight is not "lost" yet
 
 
 def queued_window() -> timedelta:
-    """How long a queued job may go unclaimed after its message was handed out (the grace, or
-    the heartbeat staleness when that is shorter)."""
+    """How long a queued job with no message may go unclaimed (the grace, or the heartbeat
+    staleness when that is shorter)."""
     return timedelta(seconds=min(QUEUED_GRACE_SECONDS, settings.NEXUS_HEARTBEAT_STALE_SECONDS))
 
 
@@ -52,6 +52,24 @@ def pending_task_names() -> set[str] | None:
         payloads = broker.connection.lrange(broker.list_key, 0, -1)
         return {SignedPackage.loads(p).get("name") for p in payloads}
     return None
+
+
+def recently_taken_task_names() -> set[str]:
+    """Names of the tasks a cluster took from the ORM broker less than the staleness ago (its
+    lock ends `retry` seconds after the take): that cluster may still be about to run them. One
+    taken longer ago and still not claimed is presumed held by a dead cluster."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    broker = get_broker()
+    if type(broker).__name__ != "ORM":
+        return set()
+    from django_q.models import OrmQ
+
+    since = timezone.now() - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS)
+    taken = OrmQ.objects.filter(key=broker.list_key,
+                                lock__gt=since + timedelta(seconds=Conf.RETRY))
+    return {q.name() for q in taken}
 
 
 def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
@@ -75,6 +93,8 @@ def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
             report["requeued"] += 1
             enqueue(job.pk)
     pending = pending_task_names()
+    if pending is not None:
+        pending |= recently_taken_task_names()
     window = now - queued_window()
     queued = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=window)
     for job in queued.filter(enqueued_at__lt=window):

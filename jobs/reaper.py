@@ -6,9 +6,10 @@ slots of an owner at the running limit to the jobs that limit deferred.
 
 The job row decides, not the broker: a message a cluster has taken stays locked in the ORM broker
 for `retry` (an hour) even when that cluster was killed, so only messages still waiting for a
-worker, or taken less than the heartbeat staleness ago, count as pending; a queued job that no
-worker claimed is otherwise handed out again. A duplicate message is harmless: the claim is a
-conditional UPDATE, so the second delivery finds the job taken and does nothing.
+worker, or taken within the queued window (30 s, or the staleness if shorter), count as pending;
+a queued job that no worker claimed is otherwise handed out again. A duplicate message is
+harmless: the claim is a conditional UPDATE, so the second delivery finds the job taken and does
+nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ QUEUED_GRACE_SECONDS = 30  # an enqueue in flight is not "lost" yet
 
 
 def queued_window() -> timedelta:
-    """How long a queued job with no message may go unclaimed (the grace, or the heartbeat
-    staleness when that is shorter)."""
+    """How long a queued job may go unclaimed after its message was sent or taken (the grace, or
+    the heartbeat staleness when that is shorter)."""
     return timedelta(seconds=min(QUEUED_GRACE_SECONDS, settings.NEXUS_HEARTBEAT_STALE_SECONDS))
 
 
@@ -55,9 +56,10 @@ def pending_task_names() -> set[str] | None:
 
 
 def recently_taken_task_names() -> set[str]:
-    """Names of the tasks a cluster took from the ORM broker less than the staleness ago (its
-    lock ends `retry` seconds after the take): that cluster may still be about to run them. One
-    taken longer ago and still not claimed is presumed held by a dead cluster."""
+    """Names of the tasks a cluster took from the ORM broker within the queued window (its lock
+    ends `retry` seconds after the take): that cluster may still be about to run them. One taken
+    longer ago and still not claimed is presumed held by a dead cluster; if its cluster was only
+    busy, the second delivery finds the job taken and does nothing."""
     from django_q.brokers import get_broker
     from django_q.conf import Conf
 
@@ -66,7 +68,7 @@ def recently_taken_task_names() -> set[str]:
         return set()
     from django_q.models import OrmQ
 
-    since = timezone.now() - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS)
+    since = timezone.now() - queued_window()
     taken = OrmQ.objects.filter(key=broker.list_key,
                                 lock__gt=since + timedelta(seconds=Conf.RETRY))
     return {q.name() for q in taken}

@@ -6,9 +6,10 @@ slots of an owner at the running limit to the jobs that limit deferred.
 
 The job row decides, not the broker: a message a cluster has taken stays locked in the ORM broker
 for `retry` (an hour) even when that cluster was killed, so only messages still waiting for a
-worker count as pending; a queued job whose message was taken longer than the window ago and
-that no worker claimed is handed out again. A duplicate message is harmless: the claim is a
-conditional UPDATE, so the second delivery finds the job taken and does nothing.
+worker, or taken within the queued window (30 s, or the staleness if shorter), count as pending;
+a queued job that no worker claimed is otherwise handed out again. A duplicate message is
+harmless: the claim is a conditional UPDATE, so the second delivery finds the job taken and does
+nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ QUEUED_GRACE_SECONDS = 30  # an enqueue in flight is not "lost" yet
 
 
 def queued_window() -> timedelta:
-    """How long a queued job may go unclaimed after its message was handed out (the grace, or
+    """How long a queued job may go unclaimed after its message was sent or taken (the grace, or
     the heartbeat staleness when that is shorter)."""
     return timedelta(seconds=min(QUEUED_GRACE_SECONDS, settings.NEXUS_HEARTBEAT_STALE_SECONDS))
 
@@ -54,6 +55,25 @@ def pending_task_names() -> set[str] | None:
     return None
 
 
+def recently_taken_task_names() -> set[str]:
+    """Names of the tasks a cluster took from the ORM broker within the queued window (its lock
+    ends `retry` seconds after the take): that cluster may still be about to run them. One taken
+    longer ago and still not claimed is presumed held by a dead cluster; if its cluster was only
+    busy, the second delivery finds the job taken and does nothing."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    broker = get_broker()
+    if type(broker).__name__ != "ORM":
+        return set()
+    from django_q.models import OrmQ
+
+    since = timezone.now() - queued_window()
+    taken = OrmQ.objects.filter(key=broker.list_key,
+                                lock__gt=since + timedelta(seconds=Conf.RETRY))
+    return {q.name() for q in taken}
+
+
 def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
          task_name: Callable[[object], str], doing: str,
          release: Callable[[object], int] | None = None) -> dict[str, int]:
@@ -75,6 +95,8 @@ def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
             report["requeued"] += 1
             enqueue(job.pk)
     pending = pending_task_names()
+    if pending is not None:
+        pending |= recently_taken_task_names()
     window = now - queued_window()
     queued = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=window)
     for job in queued.filter(enqueued_at__lt=window):

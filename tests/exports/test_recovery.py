@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from exports import reaper, services, tasks
@@ -32,13 +33,19 @@ def run_by_dead_worker(job: ExportJob, attempts: int = 1) -> None:
                                                heartbeat_at=timezone.now())
 
 
+def taken(when) -> None:
+    """Every broker message as a cluster's feeder leaves it when it takes it at `when`."""
+    OrmQ.objects.update(lock=when + timedelta(seconds=Conf.RETRY))
+
+
 def test_a_queued_job_whose_message_a_dead_cluster_took_is_handed_out_again(demo, settings):
     job, _ = services.export_job_create(owner=demo.owner, dataset=demo, format_id="coco",
                                         options=new_job(demo).export_options, reuse_active=False)
     services.enqueue_export(job.pk)
-    # The killed cluster's feeder took the message: the ORM broker keeps it locked for `retry`.
-    OrmQ.objects.update(lock=timezone.now() + timedelta(seconds=3660))
+    # The killed cluster's feeder took the message longer than the staleness ago: the ORM broker
+    # keeps it locked for `retry` (an hour) after the take.
     past = timezone.now() - timedelta(seconds=settings.NEXUS_HEARTBEAT_STALE_SECONDS + 1)
+    taken(past)
     ExportJob.objects.filter(pk=job.pk).update(created_at=past, enqueued_at=past)
     assert f"export-{job.pk}" not in reaper.pending_task_names()
     assert reaper.jobs_reap()["reenqueued"] == 1
@@ -49,7 +56,9 @@ def test_a_queued_job_whose_message_a_dead_cluster_took_is_handed_out_again(demo
 def test_a_queued_job_taken_moments_ago_is_left_to_its_cluster(demo):
     job = new_job(demo)
     services.enqueue_export(job.pk)
-    OrmQ.objects.update(lock=timezone.now() + timedelta(seconds=3660))
+    long_ago = timezone.now() - timedelta(minutes=10)  # it waited behind other tasks
+    ExportJob.objects.filter(pk=job.pk).update(created_at=long_ago, enqueued_at=long_ago)
+    taken(timezone.now())
     assert reaper.jobs_reap()["reenqueued"] == 0
 
 

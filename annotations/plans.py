@@ -265,9 +265,10 @@ class _staging:
         seq, big, small, text, real, json_type = _STAGED_COLUMNS[self.connection.vendor]
         self._drop()
         with self.connection.cursor() as cursor:
+            # x0..y1, not xmin..ymax: PostgreSQL reserves xmin and xmax as system columns.
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGED} (seq {seq}, image_id {big}, "
-                           f"label {small}, kind {text}, xmin {real}, ymin {real}, xmax {real},"
-                           f" ymax {real}, geometry {json_type})")
+                           f"label {small}, kind {text}, x0 {real}, y0 {real}, x1 {real}, "
+                           f"y1 {real}, geometry {json_type})")
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGED_LABELS} (position {small} PRIMARY "
                            f"KEY, label_id {big})")
 
@@ -294,8 +295,8 @@ def stage_rows(connection, rows: list[Row], position: dict[str, int]) -> None:
                None if shape is None else adapt(shape))
               for image_id, label, kind, x0, y0, x1, y1, shape in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {STAGED} (image_id, label, kind, xmin, ymin, xmax, "
-                           "ymax, geometry) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", params)
+        cursor.executemany(f"INSERT INTO {STAGED} (image_id, label, kind, x0, y0, x1, y1, "
+                           "geometry) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", params)
 
 
 INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")
@@ -312,7 +313,7 @@ def _copy_staged(connection, dataset: Dataset, label_ids: list[int]) -> int:
                            list(enumerate(label_ids)))
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-            f"SELECT s.image_id, m.label_id, s.kind, s.xmin, s.ymin, s.xmax, s.ymax, s.geometry "
+            f"SELECT s.image_id, m.label_id, s.kind, s.x0, s.y0, s.x1, s.y1, s.geometry "
             f"FROM {STAGED} s JOIN {STAGED_LABELS} m ON m.position = s.label "
             f"JOIN {quote(image_meta.db_table)} i ON i.{quote(image_meta.pk.column)} = "
             f"s.image_id WHERE i.{quote(image_meta.get_field('dataset').column)} = %s "

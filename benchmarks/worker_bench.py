@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 from run import DEFAULT_FORMATS, FORMATS, nexus_env  # noqa: E402
 
 POLL = 0.01
+_runs = iter(range(1, 1 << 30))  # a new seed per POST: identical options would reuse a job
 
 
 def setup(size: str) -> dict:
@@ -64,7 +65,8 @@ def one_export(client, dataset_id: int, fmt: str, images: bool) -> dict:
     from exports import storage
     from exports.models import ExportJob
 
-    payload = {"format": fmt, "split_ratio": "0", **({"include_images": "on"} if images else {})}
+    payload = {"format": fmt, "split_ratio": "0", "seed": str(next(_runs)),
+               **({"include_images": "on"} if images else {})}
     started = time.perf_counter()
     response = client.post(reverse("exports:create", args=[dataset_id]), payload)
     if response.status_code != 201:

@@ -273,6 +273,20 @@ def _read_run(run: str) -> Iterator[Entry]:
             yield from block
 
 
+def _read_start(source: IO[bytes]) -> bytes:
+    """The first COPY_CHUNK + 1 bytes at most, read with a buffer of the file's size when it is
+    known: a read of 1 MiB allocates 1 MiB first, ~100 µs per 9 KB JPEG (half the copy)."""
+    want = COPY_CHUNK + 1
+    try:
+        size = os.fstat(source.fileno()).st_size
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return source.read(want)
+    data = source.read(min(size + 1, want))
+    if len(data) == size + 1 < want:  # it grew since: read on
+        data += source.read(want - len(data))
+    return data
+
+
 def _deflate(data: bytes, level: int) -> bytes:
     # zipfile's compressor: raw deflate (wbits -15), default memory level.
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
@@ -305,9 +319,7 @@ class _Archive:
                 elif kind == "deflated":
                     self._deflated(path, *payload)
                 else:
-                    # JPEG and PNG are compressed already: storing them is faster and no bigger.
-                    with self.out._loader(payload) as source:
-                        self._streamed(path, zipfile.ZIP_STORED, source)
+                    self._image(path, payload)
                 if on_member is not None:
                     on_member(path, kind)
             self._end()
@@ -315,6 +327,19 @@ class _Archive:
             if store is not None:
                 store.close()
             self.central.close()
+
+    def _image(self, path: str, ref: Any) -> None:
+        """JPEG and PNG are compressed already: stored, which is faster and no bigger. An image
+        up to COPY_CHUNK is read at once into a buffer of its size; a larger one is streamed
+        (the same bytes either way, as `_streamed` lays them out)."""
+        with self.out._loader(ref) as source:
+            data = _read_start(source)
+        if len(data) > COPY_CHUNK:
+            with self.out._loader(ref) as source:
+                self._streamed(path, zipfile.ZIP_STORED, source)
+            return
+        self._member(path, zipfile.ZIP_STORED, zlib.crc32(data), data, len(data), zip64=True)
+        self._units(1)
 
     def _units(self, n: int) -> None:
         if self.on_units is not None:

@@ -1,5 +1,5 @@
 """"Use in code": the two commands that fetch a finished export from a training machine: curl
-on its signed link, and nexus.client with the job's options (a new export, same zip contents)."""
+on its signed link, and api.client with the job's options (a new export, same zip contents)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ def curl_command(link: str) -> str:
 
 
 def client_command(job: ExportJob, server: str) -> str:
-    """`python -m nexus.client` with every option the job was made with; the token comes from
+    """`python -m api.client` with every option the job was made with; the token comes from
     NEXUS_TOKEN (never shown on a page)."""
     options = job.options
-    args = ["python", "-m", "nexus.client", "--url", server, "export", str(job.dataset_id),
+    args = ["python", "-m", "api.client", "--url", server, "export", str(job.dataset_id),
             "--format", job.format, "--normalized" if options.get("normalized") else "--absolute"]
     if options.get("shuffle"):
         args.append("--shuffle")

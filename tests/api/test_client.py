@@ -1,4 +1,4 @@
-"""nexus.client against a live server: create -> wait -> download -> sha256 -> unzip. The export
+"""api.client against a live server: create -> wait -> download -> sha256 -> unzip. The export
 really runs (exports.tasks.run_export, called while the client waits) and is really downloaded."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from api import client as nexus_client
+from api.client import NexusClient, NexusError, unzip_into
 from api.services import token_create
 from exports import tasks
 from exports.models import ExportJob
 from exports.services import job_file
-from nexus import client as nexus_client
-from nexus.client import NexusClient, NexusError, unzip_into
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,12 +69,18 @@ def test_the_client_exports_into_a_folder(live_server, demo, token, tmp_path):
         f"{job.file_size / 1e6:.1f} MB" in lines
 
 
-def run_client(live_server, token, *args: str) -> tuple[str, ExportJob]:
-    """`python -m nexus.client export ...` in its own process; this process runs the job."""
+def run_client(live_server, token, *args: str, copied_to: Path | None = None
+               ) -> tuple[str, ExportJob]:
+    """`python -m api.client export ...` in its own process (or `python client.py export ...` of
+    the file copied alone into `copied_to`, as on a training machine); this process runs the job."""
     env = {**os.environ, "NEXUS_URL": live_server.url, "NEXUS_TOKEN": token}
-    command = [sys.executable, "-m", "nexus.client", "export", *args, "--poll", "0.05",
-               "--max-wait", "60"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    if copied_to is None:
+        program, cwd = ["-m", "api.client"], ROOT
+    else:
+        shutil.copy(ROOT / "api" / "client.py", copied_to / "client.py")
+        program, cwd = ["client.py"], copied_to
+    command = [sys.executable, *program, "export", *args, "--poll", "0.05", "--max-wait", "60"]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -96,6 +103,17 @@ def test_the_command_line_exports_into_a_folder(live_server, demo, token, tmp_pa
     assert (tmp_path / "coco.zip").read_bytes() == job_file(job).read_bytes()
     doc = json.loads((tmp_path / "coco" / "train" / "_annotations.coco.json").read_text())
     assert len(doc["images"]) == 6
+
+
+def test_the_client_file_copied_alone_runs_as_a_script(live_server, demo, token, tmp_path):
+    machine = tmp_path / "training-machine"
+    machine.mkdir()
+    out, job = run_client(live_server, token, str(demo.pk), "--format", "yolo_darknet",
+                          "--no-images", "-o", "data", copied_to=machine)
+    assert (machine / out.strip()).resolve() == (machine / "data").resolve()
+    assert job.format == "yolo_darknet"
+    assert (machine / "data" / "data.yaml").is_file()
+    assert sorted(p.name for p in machine.iterdir()) == ["client.py", "data"]
 
 
 def test_the_command_line_takes_the_split_and_label_options(live_server, demo, token, tmp_path):
@@ -212,7 +230,7 @@ def test_unzip_keeps_a_non_empty_folder_unless_told_to_replace(tmp_path):
 
 
 def test_the_client_module_needs_only_the_standard_library():
-    source = (ROOT / "nexus" / "client.py").read_text()
+    source = (ROOT / "api" / "client.py").read_text()
     imported = {line.split()[1].split(".")[0] for line in source.splitlines()
                 if line.startswith(("import ", "from "))}
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported

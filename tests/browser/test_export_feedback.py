@@ -220,7 +220,7 @@ def test_use_in_code_shows_two_lines_that_work_as_shown(page, worker, demo, tmp_
     expect(snippet).to_be_visible()
     page.shots("use-in-code")
     curl, client = snippet.inner_text().strip().split("\n")
-    assert curl.startswith("curl -L -o export.zip ") and " -m nexus.client " in client
+    assert curl.startswith("curl -L -o export.zip ") and " -m api.client " in client
 
     job.refresh_from_db()
     env = {**os.environ, "NEXUS_TOKEN": token_create(owner=demo.owner, name="snippet")[1],

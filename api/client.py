@@ -1,18 +1,18 @@
 """Export annotations from a training script: create -> wait -> download -> verify -> unzip.
 
 Standard library only, so a training machine needs nothing but Python 3.9+: copy this one file
-(`python client.py export …`) or run it from a checkout (`python -m nexus.client export …`).
+(`python client.py export …`) or run it from a checkout (`python -m api.client export …`).
 
     export NEXUS_URL=https://nexus.example.com NEXUS_TOKEN=nxs_…
-    python -m nexus.client export 3 --format yolo_darknet --split 0.2 --shuffle --seed 7 -o data/
-    python -m nexus.client export 3 --format coco --valid 0.1 --split-mode stratified \
+    python -m api.client export 3 --format yolo_darknet --split 0.2 --shuffle --seed 7 -o data/
+    python -m api.client export 3 --format coco --valid 0.1 --split-mode stratified \
         --label car --label person --rename car=vehicle --annotated-only -o data/
 
 The folder given with -o receives the export's contents (train/, test/, manifest.json, …); the
 path is printed on stdout, progress and errors go to stderr. Exit status: 0 done, 1 failed,
 2 bad arguments. From Python:
 
-    from nexus.client import NexusClient
+    from api.client import NexusClient
     folder = NexusClient(url, token).export(3, "coco", {"split_ratio": 0.2}, "data/")
 """
 
@@ -272,7 +272,7 @@ def unzip_into(zip_path: str | os.PathLike, output: str | os.PathLike, *,
 # --- command line -------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nexus.client",
+    parser = argparse.ArgumentParser(prog="python -m api.client",
                                      description="Nexus API client (stdlib only).")
     parser.add_argument("--url", default=os.environ.get("NEXUS_URL", "http://127.0.0.1:8000"),
                         help="the Nexus server (default: $NEXUS_URL)")

@@ -51,6 +51,8 @@ class ImportJob(BackgroundJob):
     `review` (status finished: the preview is ready and waits for Confirm or Discard), `import`
     (queued/running, then finished with counts, or errored: nothing written)."""
 
+    TASK, TASK_PREFIX, TASK_GROUP = "annotations.tasks.run_import", "import", "imports"
+
     class Phase(models.TextChoices):
         ANALYSE = "analyse", "Analysing"
         REVIEW = "review", "Awaiting confirmation"

@@ -15,19 +15,13 @@ from datasets.upload_folders import uploads_sweep
 from jobs.reaper import reap
 
 from .models import ImportJob
-from .services import (
-    DOING,
-    enqueue_import,
-    expired_reviews_discard,
-    import_task_name,
-    live_upload_ids,
-)
+from .services import DOING, expired_reviews_discard, live_upload_ids
 
 log = logging.getLogger(__name__)
 
 
 def import_jobs_reap() -> dict[str, int]:
-    report = reap(ImportJob, enqueue=enqueue_import, task_name=import_task_name, doing=DOING)
+    report = reap(ImportJob, doing=DOING)
     report["expired"] = expired_reviews_discard()
     report["swept"] = uploads_sweep(live_upload_ids(), settings.NEXUS_UPLOAD_ABANDONED_SECONDS)
     if any(report.values()):

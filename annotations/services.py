@@ -22,7 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations.formats.errors import FormatError
@@ -41,7 +41,7 @@ from datasets.upload_folders import (
     upload_write,
 )
 from datasets.uploads import UploadRefused, close_source, open_upload
-from jobs import claiming
+from jobs import claiming, queue
 
 from .importing import analyse_source, uses_tensorflow
 from .matching import ImportRefused
@@ -111,17 +111,8 @@ def import_upload_start(*, owner, dataset: Dataset, upload_id: str, original_nam
         raise
 
 
-def import_task_name(job_id) -> str:
-    return f"import-{job_id}"
-
-
 def enqueue_import(job_id: uuid.UUID) -> None:
-    from django_q.tasks import async_task
-
-    ImportJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(),
-                                               enqueues=F("enqueues") + 1)
-    async_task("annotations.tasks.run_import", str(job_id), task_name=import_task_name(job_id),
-               group="imports")
+    queue.enqueue(ImportJob, job_id)
 
 
 # --- run (in the worker) ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ def default_options() -> dict:
 
 
 class ExportJob(BackgroundJob):
+    TASK, TASK_PREFIX, TASK_GROUP = "exports.tasks.run_export", "export", "exports"
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                               related_name="export_jobs")

@@ -8,7 +8,7 @@ from jobs.reaper import pending_task_names, reap, sweep
 
 from . import storage
 from .models import ExportJob
-from .services import DOING, enqueue_export, export_dir, release_deferred, task_name
+from .services import DOING, export_dir, release_deferred
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,7 @@ __all__ = ["jobs_reap", "pending_task_names", "sweep_temporary_files"]
 
 
 def jobs_reap() -> dict[str, int]:
-    report = reap(ExportJob, enqueue=enqueue_export, task_name=task_name, doing=DOING,
-                  release=release_deferred)
+    report = reap(ExportJob, doing=DOING, release=release_deferred)
     report["swept"] = sweep_temporary_files() + sweep_orphan_attempts()
     if any(report.values()):
         log.info("export reaper: %s", report)

@@ -30,7 +30,7 @@ from annotations.formats.options import ExportOptions, OptionError
 from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from annotations.formats.spec import FAMILY_KINDS
 from datasets.models import Dataset
-from jobs import claiming
+from jobs import claiming, queue
 
 from . import storage
 from .models import ExportJob
@@ -80,25 +80,16 @@ def export_job_create(*, owner, dataset: Dataset, format_id: str, options: Expor
 
 
 def enqueue_export(job_id: uuid.UUID) -> None:
-    from django_q.tasks import async_task
-
-    ExportJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(),
-                                               enqueues=F("enqueues") + 1)
-    async_task("exports.tasks.run_export", str(job_id), task_name=task_name(job_id),
-               group="exports")
+    queue.enqueue(ExportJob, job_id)
 
 
 # --- run (in the worker) ------------------------------------------------------------------------
-
-def task_name(job_id) -> str:
-    return f"export-{job_id}"
-
 
 def release_deferred(owner_id: int) -> int:
     """Enqueue the owner's oldest exports deferred by the running-exports limit, one per free
     slot: called whenever a slot frees (an export ends or is cancelled) and by the reaper."""
     return claiming.release_deferred(ExportJob, owner_id,
-                                     settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER, enqueue_export)
+                                     settings.NEXUS_MAX_RUNNING_EXPORTS_PER_USER)
 
 
 def export_dir() -> Path:

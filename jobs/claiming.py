@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import BackgroundJob, JobStatus
+from .queue import enqueue
 
 
 class Deferred(Exception):
@@ -139,8 +139,7 @@ class ProgressWriter:
             raise Cancelled()
 
 
-def release_deferred(model: type[BackgroundJob], owner_id, running_limit: int,
-                     enqueue: Callable[[object], None]) -> int:
+def release_deferred(model: type[BackgroundJob], owner_id, running_limit: int) -> int:
     """Enqueue the owner's oldest deferred jobs (queued, no broker message) into the slots that
     are free: the limit less the jobs running live and the jobs queued with a message already on
     its way. Called when a slot frees (a job ends or is cancelled) and by the reaper."""
@@ -154,7 +153,7 @@ def release_deferred(model: type[BackgroundJob], owner_id, running_limit: int,
         waiting = list(queued.filter(enqueued_at=None).order_by("created_at")
                        .values_list("pk", flat=True)[:free])
         for pk in waiting:  # inside the lock, so two releases never hand out one job twice
-            enqueue(pk)
+            enqueue(model, pk)
     return len(waiting)
 
 

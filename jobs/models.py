@@ -19,6 +19,10 @@ class BackgroundJob(models.Model):
     Status = JobStatus
     ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
     ENDED = (JobStatus.FINISHED, JobStatus.CANCELLED, JobStatus.ERRORED)
+    # The worker task that runs the job, and its broker task names (see jobs/queue.py).
+    TASK: str
+    TASK_PREFIX: str
+    TASK_GROUP: str
 
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED,
                               db_index=True)

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from .claiming import dead_workers, stale_before, too_many_attempts_message
 from .models import BackgroundJob, JobStatus
+from .queue import enqueue, task_name
 
 QUEUED_GRACE_SECONDS = 30  # an enqueue in flight is not "lost" yet
 
@@ -74,8 +75,7 @@ def recently_taken_task_names() -> set[str]:
     return {q.name() for q in taken}
 
 
-def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
-         task_name: Callable[[object], str], doing: str,
+def reap(model: type[BackgroundJob], *, doing: str,
          release: Callable[[object], int] | None = None) -> dict[str, int]:
     """`release(owner_id)` hands an owner's free slots to its deferred jobs (jobs queued with no
     message); without it, deferred jobs are simply enqueued again."""
@@ -93,20 +93,20 @@ def reap(model: type[BackgroundJob], *, enqueue: Callable[[object], None],
                 error=too_many_attempts_message(job.attempts, doing))
         elif mine.update(status=JobStatus.QUEUED, worker_token="", heartbeat_at=None):
             report["requeued"] += 1
-            enqueue(job.pk)
+            enqueue(model, job.pk)
     pending = pending_task_names()
     if pending is not None:
         pending |= recently_taken_task_names()
     window = now - queued_window()
     queued = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=window)
     for job in queued.filter(enqueued_at__lt=window):
-        if pending is None or task_name(job.pk) not in pending:
-            enqueue(job.pk)
+        if pending is None or task_name(model, job.pk) not in pending:
+            enqueue(model, job.pk)
             report["reenqueued"] += 1
     deferred = queued.filter(enqueued_at=None)
     if release is None:
         for pk in deferred.values_list("pk", flat=True):
-            enqueue(pk)
+            enqueue(model, pk)
             report["reenqueued"] += 1
     else:
         for owner_id in set(deferred.values_list("owner_id", flat=True)):

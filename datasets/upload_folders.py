@@ -24,6 +24,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from .stored_files import stored_files
 from .uploads import UploadRefused
 
 
@@ -59,7 +60,7 @@ def upload_remove(upload_id: str) -> None:
     shutil.rmtree(local_root() / upload_id, ignore_errors=True)
     if not storage_is_local():
         storage = upload_storage()
-        for name in _walk(storage, upload_id):
+        for name in stored_files(storage, upload_id):
             storage.delete(name)
 
 
@@ -88,7 +89,7 @@ def upload_local(upload_id: str) -> Iterator[Path]:
     fetched = False
     if not storage_is_local() and not (folder / "content").is_dir():
         storage = upload_storage()
-        for name in _walk(storage, f"{upload_id}/content"):
+        for name in stored_files(storage, f"{upload_id}/content"):
             target = local_root() / name
             target.parent.mkdir(parents=True, exist_ok=True)
             with storage.open(name, "rb") as source, open(target, "wb") as handle:
@@ -155,17 +156,6 @@ def upload_read(upload_id: str, name: str) -> bytes:
         return handle.read()
 
 
-def _walk(storage: Storage, prefix: str) -> list[str]:
-    try:
-        folders, files = storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    names = [f"{prefix}/{f}" for f in files]
-    for folder in folders:
-        names += _walk(storage, f"{prefix}/{folder}")
-    return names
-
-
 def uploads_sweep(live: set[str], older_than: float) -> int:
     """Remove upload folders that no live job names and nobody wrote to for `older_than` s."""
     cutoff, swept = time.time() - older_than, 0
@@ -181,7 +171,7 @@ def uploads_sweep(live: set[str], older_than: float) -> int:
     if not storage_is_local():
         storage = upload_storage()
         for folder in storage.listdir("")[0]:
-            names = _walk(storage, folder)
+            names = stored_files(storage, folder)
             if folder in live or any(storage.get_modified_time(n).timestamp() > cutoff
                                      for n in names):
                 continue

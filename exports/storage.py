@@ -16,6 +16,8 @@ from typing import IO
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from datasets.stored_files import stored_files
+
 
 def export_storage() -> Storage:
     return storages["exports"]
@@ -59,7 +61,7 @@ def delete_tree(prefix: str) -> None:
     if is_local():
         shutil.rmtree(storage.path(prefix), ignore_errors=True)
         return
-    for name in _walk(storage, prefix):
+    for name in stored_files(storage, prefix):
         storage.delete(name)
 
 
@@ -80,12 +82,6 @@ def attempt_folders() -> dict[str, list[str]]:
     return found
 
 
-def _walk(storage: Storage, prefix: str) -> list[str]:
-    folders, files = storage.listdir(prefix)
-    names = [f"{prefix}/{f}" for f in files]
-    for folder in folders:
-        names += _walk(storage, f"{prefix}/{folder}")
-    return names
 
 
 def presigned_url(name: str, seconds: int, download_name: str) -> str | None:

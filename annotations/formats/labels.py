@@ -79,6 +79,27 @@ def class_plan(labels: list[Label], counts: LabelKinds, spec: FormatSpec,
     return ClassPlan(selected, class_of, list(classes.values()), identity)
 
 
+def check_skeleton_sizes(plan: ClassPlan, skeletons: Iterable[Skeleton], spec: FormatSpec,
+                         counts: LabelKinds | None = None) -> None:
+    """A format with one point count for every class (YOLO pose's `kpt_shape`) refuses classes
+    whose skeletons differ in size, naming them and their point counts, and selected labels
+    with keypoint instances but no skeleton (`counts` tells which have instances)."""
+    if not spec.one_skeleton_size:
+        return
+    by_label = {s.label: s for s in skeletons}
+    sizes = {n: len(by_label[n].keypoints) for n in plan.selected if n in by_label}
+    bare = [n for n in plan.selected if n not in sizes and (counts or {}).get((n, "keypoints"))]
+    if bare:
+        raise OptionError("labels", f"{spec.name} writes every label's point count from its "
+                                    f"skeleton, and {bare[0]!r} has keypoint instances but no "
+                                    f"skeleton: upload a skeletons.json for it or leave it out.")
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name!r} has {n} points" for name, n in sizes.items())
+        raise OptionError("labels", f"{spec.name} needs the same number of keypoints for every "
+                                    f"label ({listed}): select labels whose skeletons have the "
+                                    f"same number of points.")
+
+
 def conversions(counts: LabelKinds, plan: ClassPlan, spec: FormatSpec
                 ) -> tuple[dict[str, int], dict[str, int]]:
     """(converted, dropped): `<stored kind>_as_<written kind>` and the kinds the format cannot

@@ -21,7 +21,13 @@ from annotations.formats.families.boxes import (
 from annotations.formats.io import jsonio
 from annotations.formats.io.collector import fewer_collections
 from annotations.formats.io.zipout import ZipOut
-from annotations.formats.labels import ClassPlan, class_plan, conversions, count_label_kinds
+from annotations.formats.labels import (
+    ClassPlan,
+    check_skeleton_sizes,
+    class_plan,
+    conversions,
+    count_label_kinds,
+)
 from annotations.formats.naming import SetNamer, slugify
 from annotations.formats.options import ExportOptions
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, Label, Skeleton
@@ -251,6 +257,7 @@ def _export_zip(request: ExportRequest, target: str, *,
     module: FormatModule = get_format(request.format_id)
     spec = module.SPEC
     plan = request.class_plan(spec)
+    check_skeleton_sizes(plan, request.skeletons, spec, request.kind_counts())
     # The manifest records the labels actually selected (the default selection resolved).
     options = replace(request.options.for_format(spec), labels=plan.selected)
     summary = ExportSummary(top_folder_name(request.dataset_name, spec.id, request.created_at))
@@ -271,7 +278,8 @@ def _export_zip(request: ExportRequest, target: str, *,
                        ticker)
         if spec.writes_root:
             module.write_root(ExportRoot(top, plan.classes, list(summary.sets),
-                                         options.normalized), out)
+                                         options.normalized,
+                                         plan.skeletons(request.skeletons)), out)
         if spec.ships_skeletons:
             out.add_bytes(top + "skeletons.json",
                           skeletons_json(plan.skeletons(request.skeletons)))

@@ -72,6 +72,7 @@ class Skeleton:
     connections: list[tuple[int, int]] = field(default_factory=list)  # 0-based
     flip_pairs: list[tuple[int, int]] = field(default_factory=list)  # 0-based
     name: str = ""
+    inferred: bool = False  # point names made up by a reader (YOLO pose: kp0, kp1, …)
 
     def __post_init__(self) -> None:
         self.name = self.name or self.label

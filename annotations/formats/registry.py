@@ -28,6 +28,8 @@ BUILTIN_FORMATS: dict[str, str] = {
     "classification_tfrecord": "annotations.formats.builtin.classification_tfrecord",
     "keypoints_coco": "annotations.formats.builtin.keypoints_coco",
     "keypoints_tfrecord": "annotations.formats.builtin.keypoints_tfrecord",
+    "yolo_segment": "annotations.formats.builtin.yolo_segment",
+    "yolo_pose": "annotations.formats.builtin.yolo_pose",
 }
 
 _loaded: dict[str, ModuleType] = {}

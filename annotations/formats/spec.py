@@ -43,6 +43,7 @@ class FormatSpec:
     writes_root: bool = False  # the module has write_root (files at the top, YOLO's data.yaml)
     skips_empty: bool = False  # images with nothing of the family are left out (CSV, classes)
     ships_skeletons: bool = False
+    one_skeleton_size: bool = False  # every class's skeleton has one point count (YOLO pose)
     rename: RenameRules = field(default_factory=RenameRules)
     normalized_warning: str = ""  # what goes wrong when the user departs from the convention
     writes: Mapping[str, str] | None = None  # stored kind -> written kind, if not the family's
@@ -82,6 +83,7 @@ class ExportRoot:
     labels: list[Label]
     set_names: list[str]  # the sets actually written, in order
     normalized: bool
+    skeletons: list[Skeleton] = field(default_factory=list)  # the classes', under their names
 
 
 @dataclass

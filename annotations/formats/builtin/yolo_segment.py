@@ -1,0 +1,124 @@
+"""YOLO Segmentation (Ultralytics `task=segment`): one `class x1 y1 … xn yn` line per shape.
+
+    <top>/data.yaml                 as YOLO Darknet
+    <top>/train/classes.txt
+    <top>/train/labels/<stem>.txt   `0 0.100000 0.200000 0.300000 0.200000 0.200000 0.400000`
+    <top>/train/images/<file>
+
+Boxes are written as 4-vertex rectangles, a shape of several parts as one line (its parts joined
+like Ultralytics' `merge_multi_segment`), a mask as the outer contour of each of its regions
+(pixel corners), joined the same way (families/contours.py). Import reads polygon lines (and
+plain box lines) as polygons (boxes).
+"""
+
+from __future__ import annotations
+
+from annotations.formats.errors import FormatError
+from annotations.formats.families import contours, rle, yolo_files
+from annotations.formats.geometry import polygon_box, rectangle_ring
+from annotations.formats.io.source import Source
+from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.spec import (
+    ExportRoot,
+    ExportSet,
+    FormatSpec,
+    ReadContext,
+    ZipSink,
+    put_image,
+)
+
+SPEC = FormatSpec(
+    id="yolo_segment",
+    name="YOLO Segmentation (Ultralytics)",
+    family="polygons",
+    writes={"box": "polygon", "polygon": "polygon", "mask": "polygon"},
+    writes_root=True,
+    normalized=True,
+    description="One .txt of normalized polygon lines per image, classes.txt and data.yaml; "
+    "Ultralytics trains segmentation models on it as-is.",
+    normalized_warning="Ultralytics expects normalized coordinates; absolute pixels will not "
+    "train.",
+)
+
+
+def write_set(export_set: ExportSet, out: ZipSink) -> None:
+    yolo_files.write_class_list(export_set, out)
+    index = export_set.class_index
+    for image in export_set.images:
+        lines = []
+        for annotation in image.annotations:
+            ring = _ring(annotation, image, export_set.normalized)
+            if ring:
+                lines.append(f"{index[annotation.label]} {yolo_files.fractions(ring)}\n")
+        out.add_bytes(yolo_files.label_path(export_set, image.file_name), "".join(lines))
+        put_image(export_set, out, image, "images/")
+
+
+def write_root(root: ExportRoot, out: ZipSink) -> None:
+    yolo_files.write_data_yaml(root, out)
+
+
+def _ring(a: Annotation, image: ImageRecord, normalized: bool) -> list[float]:
+    """The shape as one ring of at least 3 vertices (its box when it has no such part)."""
+    scale = (float(image.width), float(image.height)) if normalized else (1.0, 1.0)
+    if a.kind == "mask" and a.mask is not None:
+        parts = contours.outer_contours(rle.decode(a.mask))
+        if normalized:
+            sx, sy = 1.0 / image.width, 1.0 / image.height
+            parts = [[v * (sx if i % 2 == 0 else sy) for i, v in enumerate(part)]
+                     for part in parts]
+    else:
+        parts = [ring for ring in a.polygon or [] if len(ring) >= 6 and len(ring) % 2 == 0]
+    if parts:
+        return contours.merge_parts(parts, scale)
+    return rectangle_ring(a.box) if a.box is not None else []
+
+
+def detect(source: Source) -> int:
+    files = source.files()
+    if not yolo_files.has_layout(files) or _pose_keys(source, files):
+        return 0
+    columns = yolo_files.column_counts(source, files)
+    return 95 if any(n > 5 for n in columns) else 0
+
+
+def _pose_keys(source: Source, files: list[str]) -> bool:
+    path = yolo_files.data_yaml_path(files)
+    return path is not None and "kpt_shape:" in source.text(path)
+
+
+def read(source: Source, context: ReadContext) -> ReadResult:
+    files = source.files()
+    names = yolo_files.class_names(source, files) or list(context.labels)
+    parsed = yolo_files.read_label_files(source, context, names, _check_line, "coordinates")
+    normalized = all(v <= 1.0 for _, _, lines in parsed for _, _, values in lines for v in values)
+    result = ReadResult(images=[], labels=names)
+    for path, file_name, lines in parsed:
+        size = context.size_of(file_name)
+        if size is None:
+            result.notes.append(yolo_files.missing_image_note(path, file_name, len(lines),
+                                                              "shape(s)"))
+            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
+            continue
+        width, height = size
+        sx, sy = (width, height) if normalized else (1, 1)
+        annotations = []
+        for _, label, values in lines:
+            if len(values) == 4:  # a detection line: cx cy w h
+                cx, cy, w, h = values
+                box = ((cx - w / 2) * sx, (cy - h / 2) * sy, (cx + w / 2) * sx,
+                       (cy + h / 2) * sy)
+                annotations.append(Annotation(label=label, kind="box", box=box))
+                continue
+            ring = [v * (sx if i % 2 == 0 else sy) for i, v in enumerate(values)]
+            annotations.append(Annotation(label=label, kind="polygon", polygon=[ring],
+                                          box=polygon_box([ring])))
+        result.images.append(ImageRecord(file_name=file_name, width=width, height=height,
+                                         annotations=annotations))
+    return result
+
+
+def _check_line(path: str, number: int, fields: list[str]) -> None:
+    if len(fields) != 5 and (len(fields) < 7 or len(fields) % 2 == 0):
+        raise FormatError(path, f"expected a class id and at least 3 x y pairs, got "
+                          f"{len(fields) - 1} numbers", line=number)

@@ -1,0 +1,216 @@
+"""What the three Ultralytics layouts share (YOLO Darknet, YOLO Segmentation, YOLO Pose).
+
+    <top>/data.yaml                 names, nc, train/val/test image folders (+ pose keys)
+    <top>/<set>/classes.txt         one class name a line, line index = class id
+    <top>/<set>/labels/<stem>.txt   one line per object, 6-decimal fractions
+    <top>/<set>/images/<file>
+
+Readers also take Ultralytics' own layout (`images/<set>/` beside `labels/<set>/`): sets are
+found by `io/reading.read_by_set`, files here are matched by stem.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterator
+
+from annotations.formats.errors import FormatError
+from annotations.formats.io.source import Source
+from annotations.formats.naming import split_name
+from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink
+
+CLASS_FILES = ("classes.txt", "obj.names", "_darknet.labels")
+LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+DETECT_PEEK = 20  # label files looked into by detect(): an export's files are all alike
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def write_class_list(export_set: ExportSet, out: ZipSink) -> None:
+    out.add_bytes(export_set.folder + "classes.txt",
+                  "".join(f"{name}\n" for name in export_set.label_names))
+
+
+def label_path(export_set: ExportSet, file_name: str) -> str:
+    return f"{export_set.folder}labels/{split_name(file_name)[0]}.txt"
+
+
+def fractions(values: list[float]) -> str:
+    """`%.6f` of each value, space separated; `-0.000000` written 0.000000."""
+    text = " ".join(["%.6f" % v for v in values])
+    return text.replace("-0.000000", "0.000000") if "-0.000000" in text else text
+
+
+def data_yaml(root: ExportRoot, extra: str = "") -> str:
+    """Ultralytics' data.yaml: names, nc, the set folders (no `path`, so `yolo train
+    data=<root>/data.yaml` finds them beside the file), then `extra` lines."""
+    sets = root.set_names or ["train"]
+    train = "train" if "train" in sets else sets[0]
+    # val: valid/ when there is one, else test/; a missing set: both name the one that exists.
+    val = "valid" if "valid" in sets else "test" if "test" in sets else train
+    names = "".join(f"  - {yaml_string(label.name)}\n" for label in root.labels)
+    text = f"names:\n{names}" if names else "names: []\n"
+    text += f"nc: {len(root.labels)}\ntrain: {train}/images\nval: {val}/images\n"
+    if val == "valid" and "test" in sets:
+        text += "test: test/images\n"
+    return text + extra
+
+
+def write_data_yaml(root: ExportRoot, out: ZipSink, extra: str = "") -> None:
+    out.add_bytes(root.folder + "data.yaml", data_yaml(root, extra))
+
+
+def yaml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def is_label_file(path: str) -> bool:
+    base = posixpath.basename(path)
+    return path.endswith(".txt") and base not in CLASS_FILES and base not in LIST_FILES
+
+
+def has_layout(files: list[str]) -> bool:
+    """labels/*.txt beside a class list or a data.yaml."""
+    has_labels = any("/labels/" in f"/{p}" and p.endswith(".txt") for p in files)
+    return has_labels and (has_class_list(files) or data_yaml_path(files) is not None)
+
+
+def has_class_list(files: list[str]) -> bool:
+    return any(posixpath.basename(p) in CLASS_FILES for p in files)
+
+
+def data_yaml_path(files: list[str]) -> str | None:
+    return next((p for p in files if posixpath.basename(p) in ("data.yaml", "data.yml")), None)
+
+
+def column_counts(source: Source, files: list[str]) -> set[int]:
+    """The numbers of fields of the lines of a few label files (what tells the layouts apart)."""
+    counts: set[int] = set()
+    for path in [p for p in files if "/labels/" in f"/{p}" and is_label_file(p)][:DETECT_PEEK]:
+        counts.update(len(line.split()) for line in source.text(path).splitlines()
+                      if line.strip())
+    return counts
+
+
+def class_names(source: Source, files: list[str]) -> list[str]:
+    for base in CLASS_FILES:
+        for path in files:
+            if posixpath.basename(path) == base:
+                return [line.strip() for line in source.text(path).splitlines() if line.strip()]
+    path = data_yaml_path(files)
+    return names_from_data_yaml(source.text(path)) if path else []
+
+
+def names_from_data_yaml(text: str) -> list[str]:
+    """The `names:` list of a data.yaml, as a list, an inline [a, b] or `0: a` lines (no YAML
+    library needed)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("names:"):
+            rest = line[len("names:"):].strip()
+            if rest.startswith("["):
+                return [_unquote(v) for v in rest.strip("[]").split(",") if v.strip()]
+            names = []
+            for item in lines[i + 1:]:
+                stripped = item.strip()
+                if stripped.startswith("- "):
+                    names.append(_unquote(stripped[2:]))
+                elif ":" in stripped and stripped.split(":", 1)[0].strip().isdigit():
+                    names.append(_unquote(stripped.split(":", 1)[1]))
+                elif stripped:
+                    break
+            return names
+    return []
+
+
+def int_list_from_data_yaml(text: str, key: str, path: str) -> list[int] | None:
+    """`key: [1, 2]` or a `- 1` block list of a data.yaml; None when the key is absent."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith(f"{key}:"):
+            continue
+        rest = line[len(key) + 1:].split("#", 1)[0].strip()
+        items = rest.strip("[]").split(",") if rest else \
+            [item.strip()[2:] for item in _block(lines[i + 1:])]
+        try:
+            return [int(v) for v in items if v.strip()]
+        except ValueError:
+            raise FormatError(path, f"{key} must be a list of whole numbers, got {rest!r}",
+                              line=i + 1) from None
+    return None
+
+
+def _block(lines: list[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.strip().startswith("- "):
+            return
+        yield line
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def image_names(files: list[str]) -> dict[str, str]:
+    """Image stem -> file name, for the images in the upload."""
+    return {split_name(posixpath.basename(p))[0]: posixpath.basename(p)
+            for p in files if p.lower().endswith(IMAGE_EXTENSIONS)}
+
+
+def label_files(source: Source, context: ReadContext) -> Iterator[tuple[str, str]]:
+    """(label file path, the image's file name) for every label file of the upload."""
+    files = source.files()
+    images = image_names(files)
+    for path in files:
+        if is_label_file(path):
+            stem = split_name(posixpath.basename(path))[0]
+            yield path, images.get(stem) or context.name_for_stem(stem) or stem + ".jpg"
+
+
+def numbers_of_line(path: str, number: int, fields: list[str], names: list[str],
+                    expected: str = "numbers") -> tuple[str, list[float]]:
+    """A label line's class name and numbers; a bad id or value is refused with the line."""
+    try:
+        class_id = int(fields[0])
+        values = [float(v) for v in fields[1:]]
+    except ValueError:
+        raise FormatError(path, f"expected a class id and {expected}", line=number) from None
+    if not 0 <= class_id < len(names):
+        raise FormatError(path, f"class id {class_id} is not in the class list "
+                          f"({len(names)} classes)", line=number)
+    if any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise FormatError(path, "NaN or infinite coordinate", line=number)
+    return names[class_id], values
+
+
+def missing_image_note(path: str, file_name: str, count: int, what: str) -> str:
+    # Not an error: a Roboflow zip may hold a valid/ set whose images were not uploaded. The
+    # image is reported as unmatched; its shapes cannot be placed without its size.
+    return f"{path}: no image {file_name!r} in the dataset; its {count} {what} are skipped"
+
+
+Parsed = tuple[int, str, list[float]]  # a line's number, class name and numbers
+
+
+def read_label_files(source: Source, context: ReadContext, names: list[str],
+                     check: Callable[[str, int, list[str]], None], what: str
+                     ) -> list[tuple[str, str, list[Parsed]]]:
+    """(label file, image file name, lines) for every label file: each line as (line number,
+    class name, numbers), its field count vouched for by `check(path, line number, fields)`."""
+    parsed = []
+    for path, file_name in label_files(source, context):
+        lines = []
+        for number, line in enumerate(source.text(path).splitlines(), start=1):
+            fields = line.split()
+            if fields:
+                check(path, number, fields)
+                lines.append((number, *numbers_of_line(path, number, fields, names, what)))
+        parsed.append((path, file_name, lines))
+    return parsed

@@ -89,14 +89,29 @@ def read_upload(source: Source, format_id: str, context: ReadContext) -> ReadRes
         raise ImportRefused(str(exc)) from None
 
 
-def _skeletons(source: Source, result: ReadResult) -> list[SkeletonRecord]:
-    """The reader's skeletons, overridden by any skeletons.json in the upload."""
+def _skeletons(source: Source, result: ReadResult, dataset: Dataset) -> list[SkeletonRecord]:
+    """The reader's skeletons, overridden by any skeletons.json in the upload. A skeleton the
+    reader made up (YOLO pose: points kp0…) gives way to the dataset's own of the same size;
+    one of another size is refused (the label's stored instances would no longer fit)."""
     found = {s.label: s for s in result.skeletons}
     for path in _skeleton_files(source):
         try:
             found.update((s.label, s) for s in read_skeletons_file(source, path))
         except FormatError as exc:
             raise ImportRefused(str(exc)) from None
+    inferred = [s for s in found.values() if s.inferred]
+    if inferred:
+        current = {s.label.name: len(s.keypoints) for s in Skeleton.objects.filter(
+            dataset=dataset, label__name__in=[s.label for s in inferred]).select_related("label")}
+        for skeleton in inferred:
+            size = current.get(skeleton.label)
+            if size == len(skeleton.keypoints):
+                del found[skeleton.label]
+            elif size is not None:
+                raise ImportRefused(
+                    f"{skeleton.label!r} has a skeleton of {size} points in this dataset and "
+                    f"the upload's keypoints have {len(skeleton.keypoints)} (kpt_shape); upload "
+                    f"a skeletons.json for it or import into another dataset.")
     return list(found.values())
 
 
@@ -111,7 +126,7 @@ def analyse_source(*, source: Source, dataset: Dataset, format_id: str | None = 
     context = ReadContext(image_sizes=index.sizes(), labels=list(labels.existing), stream=True,
                           stream_bytes=settings.NEXUS_STREAM_JSON_BYTES)
     result = read_upload(source, format_id, context)
-    skeletons = _skeletons(source, result)
+    skeletons = _skeletons(source, result, dataset)
     labels.declare(list(result.labels))
     writer = PlanWriter(dataset, rows_folder)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from annotations import mapping
-from annotations.formats.labels import class_plan, conversions, describe
+from annotations.formats.labels import check_skeleton_sizes, class_plan, conversions, describe
 from annotations.formats.options import ExportOptions
 from annotations.formats.pipeline import order_and_split
 from annotations.formats.spec import FAMILY_KINDS, FormatSpec
@@ -62,6 +62,7 @@ def export_preview(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -
     counts = mapping.kept_per_version(dataset, ("label kinds",),
                                       lambda: mapping.dataset_label_kinds(dataset))
     plan = class_plan(mapping.dataset_labels(dataset), counts, spec, options)
+    check_skeleton_sizes(plan, mapping.dataset_skeletons(dataset), spec, counts)  # YOLO pose
     matrix = mapping.label_matrix(dataset, FAMILY_KINDS[spec.family])
     upload_order = mapping.image_ids_in_upload_order(dataset)
     image_ids = np.sort(np.asarray(upload_order, dtype=np.int64))  # read now: images change

@@ -25,7 +25,7 @@ import nexus
 from annotations import mapping
 from annotations.formats import registry
 from annotations.formats.errors import FormatError
-from annotations.formats.labels import class_ids, class_plan
+from annotations.formats.labels import check_skeleton_sizes, class_ids, class_plan
 from annotations.formats.options import ExportOptions, OptionError
 from annotations.formats.pipeline import ExportRequest, export_zip, order_and_split
 from annotations.formats.spec import FAMILY_KINDS
@@ -53,8 +53,11 @@ def export_job_create(*, owner, dataset: Dataset, format_id: str, options: Expor
         raise ValidationError({"format": f"{spec.name} exports {spec.family}, and this dataset "
                                          f"has none."})
     options = options.for_format(spec)
-    try:  # unknown label names are refused now, not when the worker runs the job
-        class_plan(mapping.dataset_labels(dataset), {}, spec, options)
+    try:  # unknown labels, or skeletons the format cannot take, are refused now, not in the worker
+        labels = mapping.dataset_labels(dataset)
+        counts = mapping.dataset_label_kinds(dataset) if spec.one_skeleton_size else {}
+        plan = class_plan(labels, counts, spec, options)
+        check_skeleton_sizes(plan, mapping.dataset_skeletons(dataset), spec, counts)
     except OptionError as exc:
         raise ValidationError({exc.field: exc.message})
     if options.split_mode == "keep" and not mapping.has_recorded_sets(dataset):

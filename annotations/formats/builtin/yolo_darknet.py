@@ -63,7 +63,7 @@ def detect(source: Source) -> int:
     columns = yolo_files.column_counts(source, files) if yolo_files.has_layout(files) else None
     if columns is not None:
         # Segmentation and pose lines have more than five fields (yolo_segment, yolo_pose).
-        return 90 if columns <= {5} else 0
+        return 90 if max(columns, default=5) <= 5 else 0
     if yolo_files.has_class_list(files) or yolo_files.data_yaml_path(files):
         if any(p.endswith(".txt") and posixpath.basename(p) not in yolo_files.CLASS_FILES
                for p in files):

@@ -85,15 +85,19 @@ def family_annotations(annotations: list[Annotation], family: str) -> list[Annot
     return [a for a in annotations if a.kind in kinds]
 
 
-def prepare_image(image: ImageRecord, family: str, normalized: bool) -> ImageRecord:
-    """The image with only its family's annotations, clamped, with pixel areas, normalised."""
+def prepare_image(image: ImageRecord, family: str, normalized: bool,
+                  writes: Mapping[str, str] | None = None) -> ImageRecord:
+    """The image with only its family's annotations, clamped, with pixel areas, normalised;
+    a shape `writes` turns into a mask (polygon_tfrecord) is rasterised first, in pixels."""
     width, height = image.width, image.height
     if family == "boxes":  # the same arithmetic as the box writers' fast path
         boxes = prepare_boxes(raw_boxes(image.annotations), width, height, normalized)
         return _with_annotations(image, [
             Annotation(label=label, kind="box", box=(x0, y0, x1, y1), area=area)
             for label, x0, y0, x1, y1, area in boxes])
-    prepared = [_prepare(a, family, width, height, normalized)
+    as_mask = {kind for kind, written in (writes or {}).items() if written == "mask"} - {"mask"}
+    prepared = [_prepare_as_mask(a, width, height, normalized) if a.kind in as_mask
+                else _prepare(a, family, width, height, normalized)
                 for a in family_annotations(image.annotations, family)]
     return _with_annotations(image, [a for a in prepared if a is not None])
 
@@ -139,6 +143,28 @@ def _prepare(a: Annotation, family: str, width: int, height: int,
         area = float(rle_area(a.mask))
     return Annotation(label=a.label, kind=a.kind, box=scaled_box, polygon=polygon, mask=a.mask,
                       keypoints=keypoints, area=area)
+
+
+def _prepare_as_mask(a: Annotation, width: int, height: int,
+                     normalized: bool) -> Annotation | None:
+    """A box or polygon that the format writes as a mask: drawn at pixel scale (clamped to the
+    image), so normalising the coordinates cannot move its edge by a rounding error."""
+    from annotations.formats.families import rle
+
+    box = geometry.tight_box(a)
+    if box is None:
+        return None
+    box = geometry.clamp_box(box, width, height)
+    if a.polygon:
+        grid = rle.rasterize_polygon([[_clamp_scale(v, i, width, height, 1, 1)
+                                       for i, v in enumerate(ring)] for ring in a.polygon],
+                                     width, height)
+    else:
+        grid = rle.rasterize_box(box, width, height)
+    sx, sy = (1.0 / width, 1.0 / height) if normalized else (1.0, 1.0)
+    return Annotation(label=a.label, kind="mask", box=(box[0] * sx, box[1] * sy, box[2] * sx,
+                                                       box[3] * sy),
+                      mask=rle.encode(grid), area=float(grid.sum()))
 
 
 def _prepare_polygon(a: Annotation, width: int, height: int, normalized: bool) -> Annotation:
@@ -308,7 +334,8 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
     def images() -> Iterator[ImageRecord]:
         for image in source:
             ticker.tick()
-            prepared = prepare_image(plan.apply(image), spec.family, options.normalized)
+            prepared = prepare_image(plan.apply(image), spec.family, options.normalized,
+                                     spec.writes)
             if skips_empty and not prepared.annotations:
                 summary.left_out.append({"file": image.file_name, "reason": reason})
                 continue

@@ -5,14 +5,14 @@
                                     PNG_MASKS input: it decodes them and keeps value > 0)
     <top>/train/label_map.pbtxt
 
-Polygons are rasterised (pixel centres inside), masks decoded from their RLE, boxes filled. On
+Polygons are rasterised (pixel centres inside) and boxes filled by the pipeline, in pixels,
+before coordinates are normalised; masks are decoded from their RLE. On
 import every object comes back as a mask: a PNG cannot say which shape it was drawn from.
 """
 
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 
@@ -56,31 +56,15 @@ def write_set(export_set: ExportSet, out: ZipSink) -> None:
 
 def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
     features = box_features(image.annotations, export_set)
-    features[MASK_KEY] = ("bytes", [png_bytes(object_mask(a, image, export_set.normalized))
+    features[MASK_KEY] = ("bytes", [png_bytes(object_mask(a, image))
                                     for a in image.annotations])
     return features
 
 
-def object_mask(a: Annotation, image: ImageRecord, normalized: bool) -> np.ndarray:
-    """The object as a (height, width) 0/1 array over the whole image."""
-    width, height = image.width, image.height
-    sx, sy = (width, height) if normalized else (1, 1)  # prepared records may hold fractions
-    if a.kind == "mask" and a.mask is not None:
-        return _fit(rle.decode(a.mask), width, height)
-    if a.polygon:
-        rings = [[v * (sx if i % 2 == 0 else sy) for i, v in enumerate(ring)] for ring in a.polygon]
-        return rle.rasterize_polygon(rings, width, height)
-    grid = np.zeros((height, width), dtype=np.uint8)
-    if a.box is not None:
-        # Pixels whose centre lies inside the box: a whole-pixel box fills exactly its pixels.
-        x0, x1 = (_edge(a.box[0] * sx), _edge(a.box[2] * sx))
-        y0, y1 = (_edge(a.box[1] * sy), _edge(a.box[3] * sy))
-        grid[y0:y1, x0:x1] = 1
-    return grid
-
-
-def _edge(value: float) -> int:
-    return max(math.floor(value + 0.5), 0)
+def object_mask(a: Annotation, image: ImageRecord) -> np.ndarray:
+    """The object as a (height, width) 0/1 array over the whole image; the pipeline rasterised
+    boxes and polygons already, in pixels (SPEC.writes)."""
+    return _fit(rle.decode(a.mask), image.width, image.height)
 
 
 def _fit(mask: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from annotations.formats import numbers
 from annotations.formats.families.boxes import BoxImage
@@ -35,26 +35,12 @@ def write_coco_set(export_set: ExportSet, out: ZipSink, variant: Variant) -> Non
     """Write the set's `_annotations.coco.json` (and its images) for one COCO variant."""
     fmt = numbers.formatter(export_set.normalized)
     category_ids = {name: i for i, name in enumerate(export_set.label_names, start=1)}
-    spool = out.new_work_path()
-    with out.open_text(export_set.folder + ANNOTATION_FILE) as doc, \
-            open(spool, "w+", encoding="utf-8", newline="") as annotations:
-        doc.write("{\n" + f'  "info": {_info(export_set)},\n  "licenses": [],\n  "images": [')
-        annotation_id = image_id = 0
-        for image_id, image in enumerate(export_set.images, start=1):
-            doc.write(("\n    " if image_id == 1 else ",\n    ") + _image_entry(image_id, image))
-            for annotation in image.annotations:
-                annotation_id += 1
-                annotations.write(("\n    " if annotation_id == 1 else ",\n    ")
-                                  + _annotation_entry(annotation_id, image_id,
-                                                      category_ids[annotation.label],
-                                                      annotation, variant, fmt))
-            put_image(export_set, out, image)
-        doc.write("\n  ],\n" if image_id else "],\n")
-        doc.write('  "categories": [' + _categories(export_set, variant) + '],\n')
-        doc.write('  "annotations": [')
-        annotations.seek(0)
-        shutil.copyfileobj(annotations, doc)
-        doc.write("\n  ]\n}\n" if annotation_id else "]\n}\n")
+
+    def entries(image: ImageRecord, image_id: int, last_id: int) -> list[str]:
+        return [_annotation_entry(annotation_id, image_id, category_ids[a.label], a, variant, fmt)
+                for annotation_id, a in enumerate(image.annotations, start=last_id + 1)]
+
+    _write_json(export_set, out, variant, entries)
 
 
 def write_coco_boxes(export_set: ExportSet, out: ZipSink) -> None:
@@ -62,6 +48,22 @@ def write_coco_boxes(export_set: ExportSet, out: ZipSink) -> None:
     fmt = numbers.formatter(export_set.normalized)
     area = numbers.format_absolute
     category_ids = {name: i for i, name in enumerate(export_set.label_names, start=1)}
+
+    def entries(image: BoxImage, image_id: int, last_id: int) -> list[str]:
+        return [f'{{"id": {annotation_id}, "image_id": {image_id}, "category_id": '
+                f'{category_ids[label]}, "bbox": [{fmt(x0)}, {fmt(y0)}, {fmt(x1 - x0)}, '
+                f'{fmt(y1 - y0)}], "area": {area(pixels or 0.0)}, "iscrowd": 0, '
+                f'"segmentation": []}}'
+                for annotation_id, (label, x0, y0, x1, y1, pixels)
+                in enumerate(image.boxes, start=last_id + 1)]
+
+    _write_json(export_set, out, "boxes", entries)
+
+
+def _write_json(export_set: ExportSet, out: ZipSink, variant: Variant,
+                entries_of: Callable[[Any, int, int], list[str]]) -> None:
+    """The one JSON body: `entries_of(image, image_id, last annotation id)` gives the image's
+    annotation entries, numbered on from the last id."""
     spool = out.new_work_path()
     with out.open_text(export_set.folder + ANNOTATION_FILE) as doc, \
             open(spool, "w+", encoding="utf-8", newline="", buffering=1 << 20) as annotations:
@@ -69,20 +71,14 @@ def write_coco_boxes(export_set: ExportSet, out: ZipSink) -> None:
         annotation_id = image_id = 0
         for image_id, image in enumerate(export_set.images, start=1):
             doc.write(("\n    " if image_id == 1 else ",\n    ") + _image_entry(image_id, image))
-            if image.boxes:
-                entries = []
-                for label, x0, y0, x1, y1, pixels in image.boxes:
-                    annotation_id += 1
-                    entries.append(
-                        f'{{"id": {annotation_id}, "image_id": {image_id}, "category_id": '
-                        f'{category_ids[label]}, "bbox": [{fmt(x0)}, {fmt(y0)}, {fmt(x1 - x0)}, '
-                        f'{fmt(y1 - y0)}], "area": {area(pixels or 0.0)}, "iscrowd": 0, '
-                        f'"segmentation": []}}')
-                first = annotation_id == len(entries)
-                annotations.write(("\n    " if first else ",\n    ") + ",\n    ".join(entries))
+            entries = entries_of(image, image_id, annotation_id)
+            if entries:
+                annotations.write(("\n    " if annotation_id == 0 else ",\n    ")
+                                  + ",\n    ".join(entries))
+                annotation_id += len(entries)
             put_image(export_set, out, image)
         doc.write("\n  ],\n" if image_id else "],\n")
-        doc.write('  "categories": [' + _categories(export_set, "boxes") + '],\n')
+        doc.write('  "categories": [' + _categories(export_set, variant) + '],\n')
         doc.write('  "annotations": [')
         annotations.seek(0)
         shutil.copyfileobj(annotations, doc, 1 << 20)

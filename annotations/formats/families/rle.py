@@ -6,6 +6,8 @@ string form is pycocotools' `rleToString` (a LEB128-like 6-bit encoding with del
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING
 
 from annotations.formats.records import BoxTuple, Rle
@@ -117,3 +119,14 @@ def rasterize_polygon(rings: list[list[float]], width: int, height: int) -> np.n
         if len(points) >= 3:
             draw.polygon(points, fill=1, outline=1)
     return np.asarray(canvas, dtype=np.uint8)
+
+
+def rasterize_box(box: BoxTuple, width: int, height: int) -> np.ndarray:
+    """A 0/1 mask of the pixels whose centre lies inside the box: a whole-pixel box fills
+    exactly its pixels."""
+    import numpy as np
+
+    grid = np.zeros((height, width), dtype=np.uint8)
+    x0, y0, x1, y1 = (max(math.floor(v + 0.5), 0) for v in box)
+    grid[y0:y1, x0:x1] = 1
+    return grid

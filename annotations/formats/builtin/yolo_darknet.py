@@ -16,7 +16,7 @@ import posixpath
 from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
 from annotations.formats.io.source import Source
-from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.records import Annotation, ReadResult
 from annotations.formats.spec import (
     ExportRoot,
     ExportSet,
@@ -79,25 +79,12 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     # Ultralytics always writes fractions; a file with any value above 1 was written in pixels.
     normalized = all(v <= 1.0 for _, _, boxes in parsed for box in boxes for v in box[1:])
     result = ReadResult(images=[], labels=names)
-    for path, file_name, boxes in parsed:
-        size = context.size_of(file_name)
-        if size is None:
-            result.notes.append(yolo_files.missing_image_note(path, file_name, len(boxes),
-                                                              "box(es)"))
-            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
-            continue
-        result.images.append(_image(file_name, boxes, size, normalized))
+    for _, boxes, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)",
+                                                           normalized):
+        image.annotations = [Annotation(label=label, kind="box",
+                                        box=yolo_files.centre_box(cx, cy, w, h, scale))
+                             for label, cx, cy, w, h in boxes]
     return result
-
-
-def _image(file_name: str, boxes: list, size: tuple[int, int], normalized: bool) -> ImageRecord:
-    width, height = size
-    sx, sy = (width, height) if normalized else (1, 1)
-    annotations = [Annotation(label=label, kind="box",
-                              box=((cx - w / 2) * sx, (cy - h / 2) * sy,
-                                   (cx + w / 2) * sx, (cy + h / 2) * sy))
-                   for label, cx, cy, w, h in boxes]
-    return ImageRecord(file_name=file_name, width=width, height=height, annotations=annotations)
 
 
 def _read_label_file(source: Source, path: str,

@@ -135,26 +135,15 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     normalized = all(v <= 1.0 for v in coordinates)
     result = ReadResult(images=[], labels=names)
     used: dict[str, None] = {}
-    for path, file_name, lines in parsed:
-        size = context.size_of(file_name)
-        if size is None:
-            result.notes.append(yolo_files.missing_image_note(path, file_name, len(lines),
-                                                              "keypoint instance(s)"))
-            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
-            continue
-        width, height = size
-        sx, sy = (width, height) if normalized else (1, 1)
-        annotations = []
+    for path, lines, image, (sx, sy) in yolo_files.placed_images(
+            parsed, context, result, "keypoint instance(s)", normalized):
         for number, label, values in lines:
-            cx, cy, w, h = values[:4]
             points = [_point(values[4 + i * ndim:4 + (i + 1) * ndim], sx, sy, path, number)
                       for i in range(k)]
-            annotations.append(Annotation(
+            image.annotations.append(Annotation(
                 label=label, kind="keypoints", keypoints=points,
-                box=((cx - w / 2) * sx, (cy - h / 2) * sy, (cx + w / 2) * sx, (cy + h / 2) * sy)))
+                box=yolo_files.centre_box(*values[:4], (sx, sy))))
             used[label] = None
-        result.images.append(ImageRecord(file_name=file_name, width=width, height=height,
-                                         annotations=annotations))
     pairs = [(i, j) for i, j in enumerate(flip or []) if i < j]
     result.skeletons = [Skeleton(label=name, keypoints=[f"kp{i}" for i in range(k)],
                                  flip_pairs=pairs, inferred=True) for name in used]

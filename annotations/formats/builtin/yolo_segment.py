@@ -93,28 +93,16 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     parsed = yolo_files.read_label_files(source, context, names, _check_line, "coordinates")
     normalized = all(v <= 1.0 for _, _, lines in parsed for _, _, values in lines for v in values)
     result = ReadResult(images=[], labels=names)
-    for path, file_name, lines in parsed:
-        size = context.size_of(file_name)
-        if size is None:
-            result.notes.append(yolo_files.missing_image_note(path, file_name, len(lines),
-                                                              "shape(s)"))
-            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
-            continue
-        width, height = size
-        sx, sy = (width, height) if normalized else (1, 1)
-        annotations = []
+    for _, lines, image, (sx, sy) in yolo_files.placed_images(parsed, context, result,
+                                                              "shape(s)", normalized):
         for _, label, values in lines:
             if len(values) == 4:  # a detection line: cx cy w h
-                cx, cy, w, h = values
-                box = ((cx - w / 2) * sx, (cy - h / 2) * sy, (cx + w / 2) * sx,
-                       (cy + h / 2) * sy)
-                annotations.append(Annotation(label=label, kind="box", box=box))
+                image.annotations.append(Annotation(
+                    label=label, kind="box", box=yolo_files.centre_box(*values, (sx, sy))))
                 continue
             ring = [v * (sx if i % 2 == 0 else sy) for i, v in enumerate(values)]
-            annotations.append(Annotation(label=label, kind="polygon", polygon=[ring],
-                                          box=polygon_box([ring])))
-        result.images.append(ImageRecord(file_name=file_name, width=width, height=height,
-                                         annotations=annotations))
+            image.annotations.append(Annotation(label=label, kind="polygon", polygon=[ring],
+                                                box=polygon_box([ring])))
     return result
 
 

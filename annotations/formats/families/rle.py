@@ -7,7 +7,6 @@ string form is pycocotools' `rleToString` (a LEB128-like 6-bit encoding with del
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING
 
 from annotations.formats.records import BoxTuple, Rle

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import Source
 from annotations.formats.naming import split_name
+from annotations.formats.records import BoxTuple, ImageRecord, ReadResult
 from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink
 
 CLASS_FILES = ("classes.txt", "obj.names", "_darknet.labels")
@@ -190,10 +191,33 @@ def numbers_of_line(path: str, number: int, fields: list[str], names: list[str],
     return names[class_id], values
 
 
-def missing_image_note(path: str, file_name: str, count: int, what: str) -> str:
-    # Not an error: a Roboflow zip may hold a valid/ set whose images were not uploaded. The
-    # image is reported as unmatched; its shapes cannot be placed without its size.
-    return f"{path}: no image {file_name!r} in the dataset; its {count} {what} are skipped"
+def placed_images(parsed: list[tuple[str, str, list]], context: ReadContext,
+                  result: ReadResult, what: str, normalized: bool
+                  ) -> Iterator[tuple[str, list, ImageRecord, tuple[float, float]]]:
+    """(label file, its lines, the image's record, the coordinates' scale) for every label file
+    whose image has a known size; each record is appended to `result`, for the reader to fill.
+
+    A file whose image is not in the dataset is not an error: a Roboflow zip may hold a valid/
+    set whose images were not uploaded. The image is reported as unmatched (a note); its shapes
+    cannot be placed without its size."""
+    for path, file_name, lines in parsed:
+        size = context.size_of(file_name)
+        if size is None:
+            result.notes.append(f"{path}: no image {file_name!r} in the dataset; its "
+                                f"{len(lines)} {what} are skipped")
+            result.images.append(ImageRecord(file_name=file_name, width=0, height=0))
+            continue
+        image = ImageRecord(file_name=file_name, width=size[0], height=size[1])
+        result.images.append(image)
+        yield path, lines, image, ((float(size[0]), float(size[1])) if normalized
+                                   else (1.0, 1.0))
+
+
+def centre_box(cx: float, cy: float, w: float, h: float,
+               scale: tuple[float, float]) -> BoxTuple:
+    """A YOLO centre box (cx cy w h) as corners, scaled (fractions times the image size)."""
+    sx, sy = scale
+    return ((cx - w / 2) * sx, (cy - h / 2) * sy, (cx + w / 2) * sx, (cy + h / 2) * sy)
 
 
 Parsed = tuple[int, str, list[float]]  # a line's number, class name and numbers

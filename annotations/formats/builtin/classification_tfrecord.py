@@ -10,13 +10,8 @@ Images without a tag are not written (the pipeline lists them in `left_out`, "no
 
 from __future__ import annotations
 
-from annotations.formats.families.tfrecord_reader import (
-    LabelNames,
-    RecordView,
-    base_image,
-    read_variant,
-)
-from annotations.formats.families.tfrecord_writer import Features, detect_variant, write_records
+from annotations.formats.families import tfrecord_reader, tfrecord_writer
+from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
@@ -37,10 +32,10 @@ TEXT_KEY = "image/class/text"
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_records(export_set, out, _class_features)
+    tfrecord_writer.write_records(export_set, out, _class_features)
 
 
-def _class_features(image: ImageRecord, export_set: ExportSet) -> Features:
+def _class_features(image: ImageRecord, export_set: ExportSet) -> tfrecord_writer.Features:
     tags = [a.label for a in image.annotations]
     return {
         LABEL_KEY: ("int", [export_set.class_index[label] + 1 for label in tags]),
@@ -49,15 +44,15 @@ def _class_features(image: ImageRecord, export_set: ExportSet) -> Features:
 
 
 def detect(source: Source) -> int:
-    return detect_variant(source, SPEC.id)
+    return tfrecord_writer.detect_variant(source, SPEC.id)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return read_variant(source, context, _build)
+    return tfrecord_reader.read_variant(source, context, _build)
 
 
 def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = base_image(view, context)
+    image = tfrecord_reader.base_image(view, context)
     count = max(len(view.values(LABEL_KEY, "int")), len(view.values(TEXT_KEY, "bytes")))
     image.annotations = [Annotation(label=label, kind="tag")
                          for label in names.names(view, TEXT_KEY, LABEL_KEY, count)]

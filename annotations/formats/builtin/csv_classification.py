@@ -13,16 +13,7 @@ Only image-level tags are exported; images without a tag are left out by the pip
 
 from __future__ import annotations
 
-from annotations.formats.families.csv_common import (
-    ANNOTATIONS_CSV,
-    BOX_COLUMNS,
-    CsvTable,
-    csv_files,
-    csv_writer,
-    detect_csv,
-    read_table,
-    text_cell,
-)
+from annotations.formats.families import csv_common
 from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
@@ -44,23 +35,24 @@ REQUIRED = ("filename", "label")
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    with csv_writer(out, export_set.folder + ANNOTATIONS_CSV, HEADER) as writer:
+    path = export_set.folder + csv_common.ANNOTATIONS_CSV
+    with csv_common.csv_writer(out, path, HEADER) as writer:
         for image in export_set.images:
             for label in dict.fromkeys(a.label for a in image.annotations):
-                writer.writerow([image.file_name, text_cell(label)])
+                writer.writerow([image.file_name, csv_common.text_cell(label)])
             put_image(export_set, out, image)
 
 
 def detect(source: Source) -> int:
     # A box CSV also has filename and label columns: its coordinates tell it apart.
-    return detect_csv(source, HEADER, REQUIRED, forbidden=BOX_COLUMNS)
+    return csv_common.detect_csv(source, HEADER, REQUIRED, forbidden=csv_common.BOX_COLUMNS)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
     tags: dict[tuple[str, str], dict[str, None]] = {}  # (csv, file name) -> labels in order
     labels: dict[str, None] = {}
-    for path in csv_files(source):
-        table = read_table(source, path)
+    for path in csv_common.csv_files(source):
+        table = csv_common.read_table(source, path)
         table.require(*REQUIRED)
         for line, row in table.rows:
             file_name, label = _parse_row(table, line, row)
@@ -75,5 +67,5 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     return ReadResult(images=images, labels=list(labels), notes=lookup.notes())
 
 
-def _parse_row(table: CsvTable, line: int, row: list[str]) -> tuple[str, str]:
+def _parse_row(table: csv_common.CsvTable, line: int, row: list[str]) -> tuple[str, str]:
     return table.text(row, line, "filename"), table.text(row, line, "label")

@@ -12,15 +12,7 @@ column order (FORMATS.md §6); without width/height columns the dataset's sizes 
 
 from __future__ import annotations
 
-from annotations.formats.families.csv_common import (
-    ANNOTATIONS_CSV,
-    BoxRow,
-    CsvTable,
-    LabelCells,
-    csv_text,
-    detect_csv,
-    read_box_tables,
-)
+from annotations.formats.families import csv_common
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import formatter
@@ -47,12 +39,12 @@ REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
     number = formatter(export_set.normalized)
-    labels = LabelCells()
-    with out.open_text(export_set.folder + ANNOTATIONS_CSV) as handle:
+    labels = csv_common.LabelCells()
+    with out.open_text(export_set.folder + csv_common.ANNOTATIONS_CSV) as handle:
         handle.write(",".join(HEADER) + "\n")
         for image in export_set.images:
             if image.boxes:
-                start = f"{csv_text(image.file_name)},{image.width},{image.height},"
+                start = f"{csv_common.csv_text(image.file_name)},{image.width},{image.height},"
                 handle.write("".join([
                     f"{start}{labels[label]},{number(x0)},{number(y0)},{number(x1)},"
                     f"{number(y1)}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
@@ -60,14 +52,14 @@ def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
 
 
 def detect(source: Source) -> int:
-    return detect_csv(source, HEADER, REQUIRED)
+    return csv_common.detect_csv(source, HEADER, REQUIRED)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return read_box_tables(source, context, REQUIRED, _parse_row)
+    return csv_common.read_box_tables(source, context, REQUIRED, _parse_row)
 
 
-def _parse_row(table: CsvTable, line: int, row: list[str]) -> BoxRow:
+def _parse_row(table: csv_common.CsvTable, line: int, row: list[str]) -> csv_common.BoxRow:
     box = tuple(table.number(row, line, column) for column in ("xmin", "ymin", "xmax", "ymax"))
     size = None
     if "width" in table.columns and "height" in table.columns:

@@ -13,15 +13,7 @@ column order; image sizes come from the dataset.
 from __future__ import annotations
 
 from annotations.formats.errors import FormatError
-from annotations.formats.families.csv_common import (
-    ANNOTATIONS_CSV,
-    BoxRow,
-    CsvTable,
-    LabelCells,
-    csv_text,
-    detect_csv,
-    read_box_tables,
-)
+from annotations.formats.families import csv_common
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import formatter
@@ -48,12 +40,12 @@ REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
     number = formatter(export_set.normalized)
-    labels = LabelCells()
-    with out.open_text(export_set.folder + ANNOTATIONS_CSV) as handle:
+    labels = csv_common.LabelCells()
+    with out.open_text(export_set.folder + csv_common.ANNOTATIONS_CSV) as handle:
         handle.write(",".join(HEADER) + "\n")
         for image in export_set.images:
             if image.boxes:
-                name = csv_text(image.file_name)
+                name = csv_common.csv_text(image.file_name)
                 handle.write("".join([
                     f"{name},{number(x0)},{number(y0)},{number(x1 - x0)},{number(y1 - y0)},"
                     f"{labels[label]}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
@@ -61,14 +53,14 @@ def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
 
 
 def detect(source: Source) -> int:
-    return detect_csv(source, HEADER, REQUIRED, forbidden=("xmax", "ymax"))
+    return csv_common.detect_csv(source, HEADER, REQUIRED, forbidden=("xmax", "ymax"))
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return read_box_tables(source, context, REQUIRED, _parse_row)
+    return csv_common.read_box_tables(source, context, REQUIRED, _parse_row)
 
 
-def _parse_row(table: CsvTable, line: int, row: list[str]) -> BoxRow:
+def _parse_row(table: csv_common.CsvTable, line: int, row: list[str]) -> csv_common.BoxRow:
     if "xmax" in table.columns or "ymax" in table.columns:
         raise FormatError(table.path, "the header has xmax/ymax columns, so width/height are "
                           "the image's: this is a CSV Four Corners file", line=1)

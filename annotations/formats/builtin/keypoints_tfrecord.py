@@ -18,19 +18,9 @@ from __future__ import annotations
 import posixpath
 
 from annotations.formats.builtin.tfrecord import read_boxes
+from annotations.formats.families import tfrecord_reader, tfrecord_writer
 from annotations.formats.families.skeletons_file import read_skeletons_file
-from annotations.formats.families.tfrecord_reader import (
-    LabelNames,
-    RecordView,
-    base_image,
-    read_variant,
-)
-from annotations.formats.families.tfrecord_writer import (
-    Features,
-    box_features,
-    detect_variant,
-    write_records,
-)
+from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
@@ -52,10 +42,10 @@ KEY = "image/object/keypoint/"
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_records(export_set, out, _object_features)
+    tfrecord_writer.write_records(export_set, out, _object_features)
 
 
-def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
+def _object_features(image: ImageRecord, export_set: ExportSet) -> tfrecord_writer.Features:
     digits = 6 if export_set.normalized else 2
     names = {s.label: s.keypoints for s in export_set.skeletons}
     xs, ys, visibility, texts, counts = [], [], [], [], []
@@ -71,7 +61,7 @@ def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
             name = point_names[index] if index < len(point_names) else str(index)
             texts.append(name.encode())
         counts.append(sum(1 for p in points if p.visibility > 0))
-    features = box_features(image.annotations, export_set)
+    features = tfrecord_writer.box_features(image.annotations, export_set)
     features.update({KEY + "x": ("float", xs), KEY + "y": ("float", ys),
                      KEY + "visibility": ("int", visibility), KEY + "num": ("int", counts),
                      KEY + "text": ("bytes", texts)})
@@ -79,7 +69,7 @@ def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
 
 
 def detect(source: Source) -> int:
-    return detect_variant(source, SPEC.id)
+    return tfrecord_writer.detect_variant(source, SPEC.id)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
@@ -90,7 +80,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     def build(view: RecordView, names: LabelNames, ctx: ReadContext) -> ImageRecord:
         return _build(view, names, ctx, sizes, seen)
 
-    result = read_variant(source, context, build)
+    result = tfrecord_reader.read_variant(source, context, build)
     result.skeletons = shipped or [Skeleton(label=label, keypoints=points)
                                    for label, points in seen.items()]
     return result
@@ -98,7 +88,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
 
 def _build(view: RecordView, names: LabelNames, context: ReadContext, sizes: dict[str, int],
            seen: dict[str, list[str]]) -> ImageRecord:
-    image = base_image(view, context)
+    image = tfrecord_reader.base_image(view, context)
     boxes = read_boxes(view, names)
     xs, ys = view.floats(KEY + "x"), view.floats(KEY + "y")
     visibility = view.ints(KEY + "visibility") or [2] * len(xs)

@@ -17,19 +17,8 @@ import io
 import numpy as np
 
 from annotations.formats.builtin.tfrecord import read_boxes
-from annotations.formats.families import rle
-from annotations.formats.families.tfrecord_reader import (
-    LabelNames,
-    RecordView,
-    base_image,
-    read_variant,
-)
-from annotations.formats.families.tfrecord_writer import (
-    Features,
-    box_features,
-    detect_variant,
-    write_records,
-)
+from annotations.formats.families import rle, tfrecord_reader, tfrecord_writer
+from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
@@ -51,11 +40,11 @@ MASK_KEY = "image/object/mask"
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_records(export_set, out, _object_features)
+    tfrecord_writer.write_records(export_set, out, _object_features)
 
 
-def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
-    features = box_features(image.annotations, export_set)
+def _object_features(image: ImageRecord, export_set: ExportSet) -> tfrecord_writer.Features:
+    features = tfrecord_writer.box_features(image.annotations, export_set)
     features[MASK_KEY] = ("bytes", [png_bytes(object_mask(a, image))
                                     for a in image.annotations])
     return features
@@ -86,15 +75,15 @@ def png_bytes(grid: np.ndarray) -> bytes:
 
 
 def detect(source: Source) -> int:
-    return detect_variant(source, SPEC.id)
+    return tfrecord_writer.detect_variant(source, SPEC.id)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return read_variant(source, context, _build)
+    return tfrecord_reader.read_variant(source, context, _build)
 
 
 def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = base_image(view, context)
+    image = tfrecord_reader.base_image(view, context)
     pngs = view.values(MASK_KEY, "bytes")
     if not pngs and view.values(MASK_KEY, "float"):
         raise view.error(f"{MASK_KEY} holds numerical masks; only PNG masks are read")

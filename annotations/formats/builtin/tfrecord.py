@@ -11,18 +11,8 @@ A set over 1 GiB is sharded as `<set>-00000-of-00003.tfrecord` (tfrecord_writer.
 
 from __future__ import annotations
 
-from annotations.formats.families.tfrecord_reader import (
-    LabelNames,
-    RecordView,
-    base_image,
-    read_variant,
-)
-from annotations.formats.families.tfrecord_writer import (
-    Features,
-    box_features,
-    detect_variant,
-    write_records,
-)
+from annotations.formats.families import tfrecord_reader, tfrecord_writer
+from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
@@ -42,23 +32,23 @@ SPEC = FormatSpec(
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    write_records(export_set, out, _object_features)
+    tfrecord_writer.write_records(export_set, out, _object_features)
 
 
-def _object_features(image: ImageRecord, export_set: ExportSet) -> Features:
-    return box_features(image.annotations, export_set)
+def _object_features(image: ImageRecord, export_set: ExportSet) -> tfrecord_writer.Features:
+    return tfrecord_writer.box_features(image.annotations, export_set)
 
 
 def detect(source: Source) -> int:
-    return detect_variant(source, SPEC.id)
+    return tfrecord_writer.detect_variant(source, SPEC.id)
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return read_variant(source, context, build_boxes)
+    return tfrecord_reader.read_variant(source, context, build_boxes)
 
 
 def build_boxes(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = base_image(view, context)
+    image = tfrecord_reader.base_image(view, context)
     image.annotations = [Annotation(label=label, kind="box", box=box)
                          for label, box in read_boxes(view, names)]
     return image

@@ -134,11 +134,15 @@ def image_label_counts(dataset: Dataset, kinds: tuple[str, ...]) -> dict[int, di
 
 
 def dataset_skeletons(dataset: Dataset) -> list[SkeletonRecord]:
+    """In the dataset's label order, as the classes are: YOLO pose takes `flip_idx` from the
+    first class's skeleton, and a merged class keeps its first label's."""
+    rows = Skeleton.objects.filter(dataset=dataset).select_related("label").order_by(
+        "label__position", "label__id")
     return [
         SkeletonRecord(label=s.label.name, keypoints=list(s.keypoints),
                        connections=[tuple(c) for c in s.connections],
                        flip_pairs=[tuple(p) for p in s.flip_pairs], name=s.name)
-        for s in Skeleton.objects.filter(dataset=dataset).select_related("label")
+        for s in rows
     ]
 
 

@@ -17,8 +17,8 @@ IMG_FORMATS = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp",
 # --- converter.py -------------------------------------------------------------------------------
 
 def merge_multi_segment(segments: list[list[float]]) -> list[float]:
-    """Ultralytics' join of a shape's parts, step by step as published (including its index
-    handling for a middle part it walks reversed), flattened to [x1, y1, ...]."""
+    """Ultralytics' join of a shape's parts, step by step as 8.4.190 ships it (a middle part
+    walked reversed has its indexes mapped into the reversed order), flattened to [x1, ...]."""
     pieces = []
     parts = [np.array(s, dtype=np.float64).reshape(-1, 2) for s in segments]
     idx_list: list[list[int]] = [[] for _ in parts]
@@ -29,7 +29,7 @@ def merge_multi_segment(segments: list[list[float]]) -> list[float]:
         idx_list[i].append(int(idx2))
     for i, idx in enumerate(idx_list):  # forward
         if len(idx) == 2 and idx[0] > idx[1]:
-            idx = idx[::-1]
+            idx = [len(parts[i]) - 1 - x for x in idx]
             parts[i] = parts[i][::-1, :]
         parts[i] = np.roll(parts[i], -idx[0], axis=0)
         parts[i] = np.concatenate([parts[i], parts[i][:1]])

@@ -18,13 +18,13 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from annotations.formats.io.source import FolderSource, Source, UnsafeArchive
+from annotations.formats.naming import IMAGE_EXTENSIONS, is_hidden
 from annotations.formats.splits import set_of_path
 
 from .models import Dataset
 from .services import ImageRejected, image_create
 from .uploads import SavedFile, UploadRefused, is_zip, open_zip, size_text
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 NAME_LENGTH = 255
 SHOWN = 200  # report lines per outcome shown on the page; the counts are always complete
 
@@ -110,17 +110,12 @@ def images_import_source(*, dataset: Dataset, source: Source,
                          report: ImagesReport) -> ImagesReport:
     for member in source.files():
         name = posixpath.basename(member)
-        if _ignored(member) or not name.lower().endswith(IMAGE_EXTENSIONS):
+        if is_hidden(member) or not name.lower().endswith(IMAGE_EXTENSIONS):
             report.skipped += 1
             continue
         _one(dataset, name, source.size(member), lambda m=member: source.read(m), report,
              recorded_set=set_of_path(member) or "")
     return report
-
-
-def _ignored(member: str) -> bool:
-    """Hidden files and macOS resource forks (`__MACOSX/._a.jpg`) are not images."""
-    return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
 
 
 def _one(dataset: Dataset, name: str, size: int, read: Callable[[], bytes],

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 FORBIDDEN = set('/\\:*?"<>|')
 FORMULA_STARTS = ("=", "+", "-", "@")
+# The image files a dataset holds (and readers recognise in an upload) by their extension.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 # FORBIDDEN or a control character (Unicode category Cc is exactly U+0000-U+001F, U+007F-U+009F):
 # one regex search per name instead of a category lookup per character (names are checked once
@@ -30,6 +32,16 @@ def split_folder(path: str) -> tuple[str, str]:
     only ever come off: the name is matched, never opened."""
     folder, _, name = path.replace("\\", "/").rpartition("/")
     return folder, name
+
+
+def replace_offending(text: str) -> str:
+    """`text` with each of `/ \\ : * ? " < > |` and each control character replaced by `_`."""
+    return _OFFENDING.sub("_", text)
+
+
+def is_hidden(path: str) -> bool:
+    """Hidden files and macOS resource forks (`__MACOSX/._a.jpg`) are not images."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.split("/"))
 
 
 def split_name(name: str) -> tuple[str, str]:

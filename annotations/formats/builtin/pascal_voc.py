@@ -31,7 +31,7 @@ from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.safexml import parse_untrusted
 from annotations.formats.io.sizes import SizeLookup, all_fractions
 from annotations.formats.io.source import Source
-from annotations.formats.naming import RenameRules, split_name
+from annotations.formats.naming import IMAGE_EXTENSIONS, RenameRules, split_name
 from annotations.formats.numbers import format_normalized
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
@@ -51,7 +51,6 @@ SPEC = FormatSpec(
 LABELMAP = "labelmap.txt"
 LABELMAP_HEADER = "# label:color_rgb:parts:actions\n"
 IMAGE_FOLDER = "JPEGImages/"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 _ROOT = re.compile(rb"<annotation[\s>]")
 CORNERS = ("xmin", "ymin", "xmax", "ymax")
 

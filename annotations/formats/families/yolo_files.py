@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterator
 
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import Source
-from annotations.formats.naming import split_name
+from annotations.formats.naming import IMAGE_EXTENSIONS, split_name
 from annotations.formats.records import BoxTuple, ImageRecord, ReadResult
 from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink
 
 CLASS_FILES = ("classes.txt", "obj.names", "_darknet.labels")
 LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 DETECT_PEEK = 20  # label files looked into by detect(): an export's files are all alike
 
 

@@ -9,10 +9,7 @@ missing or malformed one is ignored, never an error.
 
 from __future__ import annotations
 
-import posixpath
-
-from annotations.formats.errors import FormatError
-from annotations.formats.io.jsonio import loads_untrusted
+from annotations.formats.io.manifest import manifest_list, manifests
 from annotations.formats.io.source import Source
 from annotations.formats.spec import ReadContext
 
@@ -50,15 +47,8 @@ class SizeLookup:
 
 def _renames(source: Source) -> dict[str, str]:
     renamed: dict[str, str] = {}
-    for path in source.files():
-        if posixpath.basename(path) != "manifest.json" or path.count("/") > 1:
-            continue
-        try:
-            manifest = loads_untrusted(source.read(path), path)
-        except FormatError:
-            continue
-        items = manifest.get("renamed") if isinstance(manifest, dict) else None
-        for item in items if isinstance(items, list) else []:
+    for manifest in manifests(source):
+        for item in manifest_list(manifest, "renamed"):
             if isinstance(item, dict) and isinstance(item.get("to"), str) \
                     and isinstance(item.get("from"), str):
                 renamed[item["to"]] = item["from"]

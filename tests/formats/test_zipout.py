@@ -19,9 +19,13 @@ from .canonical import export_canonical
 def reference_zip(target, members: list[tuple[str, str, bytes]], level: int,
                   date_time=FIXED_TIME) -> None:
     """The previous implementation: zipfile, members sorted, writestr for small bytes,
-    open(force_zip64=True) for spooled files (deflated) and images (stored)."""
+    open(force_zip64=True) for spooled files (deflated) and images (stored), mkdir for
+    directories."""
     with zipfile.ZipFile(target, "w", allowZip64=True) as archive:
         for path, kind, data in sorted(members):
+            if kind == "directory":
+                archive.mkdir(_directory_info(path, date_time))
+                continue
             info = zipfile.ZipInfo(path, date_time=date_time)
             info.create_system = 3
             info.external_attr = 0o644 << 16
@@ -38,6 +42,14 @@ def reference_zip(target, members: list[tuple[str, str, bytes]], level: int,
             else:
                 with archive.open(info, "w", force_zip64=True) as dst:
                     shutil.copyfileobj(io.BytesIO(data), dst, zipout.COPY_CHUNK)
+
+
+def _directory_info(path: str, date_time) -> zipfile.ZipInfo:
+    """The ZipInfo `ZipFile.mkdir(path)` makes (zipfile.py, 3.11), dated `date_time`."""
+    info = zipfile.ZipInfo(path, date_time=date_time)
+    info.compress_size = info.file_size = info.CRC = 0
+    info.external_attr = ((0o40000 | 0o777) & 0xFFFF) << 16 | 0x10
+    return info
 
 
 def _text(rng: random.Random, size: int) -> bytes:
@@ -63,6 +75,10 @@ def _members(seed: int) -> list[tuple[str, str, bytes]]:
         ("top/test/_annotations.csv", "file", b""),
         ("top/train/images/a.jpg", "image", rng.randbytes(5000)),
         ("top/train/images/b\u00e9.png", "image", rng.randbytes(2 * zipout.COPY_CHUNK + 3)),
+        ("top/train/car/", "directory", b""),  # Image Folders' class folders
+        ("top/train/caf\u00e9/", "directory", b""),
+        ("top/test/car/", "directory", b""),
+        ("top/train/car/a.jpg", "image", rng.randbytes(300)),
     ]
     members += [(f"top/train/labels/{i:05d}.txt", "bytes", _text(rng, rng.randrange(0, 400)))
                 for i in range(300)]
@@ -74,6 +90,8 @@ def _write(out: ZipOut, members: list[tuple[str, str, bytes]]) -> None:
     for path, kind, data in members:
         if kind == "bytes":
             out.add_bytes(path, data)
+        elif kind == "directory":
+            out.add_directory(path)
         elif kind == "file":
             with out.open_text(path) as handle:
                 handle.write(data.decode("utf-8"))
@@ -123,6 +141,27 @@ def test_many_members_use_zip64_end_records_as_zipfile_does(tmp_path):
     out.close()
     reference_zip(tmp_path / "old.zip", members, zipout.DEFAULT_LEVEL)
     assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+
+
+def test_a_directory_entry_is_what_zipfile_mkdir_writes(tmp_path):
+    out = ZipOut(tmp_path / "new.zip", image_loader=bytes_loader({}), work_dir=str(tmp_path))
+    out.add_directory("top/train/caf\u00e9")  # no slash given: added, as mkdir adds it
+    out.add_bytes("top/manifest.json", b"{}\n")
+    out.close()
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        archive.writestr(_file_info("top/manifest.json"), b"{}\n",
+                         compress_type=zipfile.ZIP_DEFLATED, compresslevel=zipout.DEFAULT_LEVEL)
+        archive.mkdir("top/train/caf\u00e9")  # after: members are written in path order
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "new.zip") as archive:
+        info = archive.getinfo("top/train/caf\u00e9/")
+        assert info.is_dir() and (info.file_size, info.CRC) == (0, 0)
+
+
+def _file_info(path: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(path, date_time=FIXED_TIME)
+    info.create_system, info.external_attr = 3, 0o644 << 16
+    return info
 
 
 def test_a_path_added_twice_is_refused(tmp_path):

@@ -1,5 +1,5 @@
-"""A deterministic zip writer: members sorted by path, one timestamp for every member, no directory
-entries.
+"""A deterministic zip writer: members sorted by path, one timestamp for every member, directory
+entries only where a writer asks for one (Image Folders' empty class folders).
 
 Writers add members in whatever order suits them; nothing reaches the zip until `close`, which
 writes every member in plain string order of its path (FORMATS.md §3), so the same export gives
@@ -15,8 +15,8 @@ byte-identical files. Memory stays flat however many members an export has:
 
 The archive is laid out exactly as `zipfile.ZipFile` lays it out (local headers, zip64 extras
 for spooled members, central directory, end records): the bytes are the same as writing each
-member with `writestr` / `open(..., force_zip64=True)`, which tests/formats/test_zipout.py
-checks. Writing the records ourselves skips zipfile's per-member seeks and objects, which
+member with `writestr` / `open(..., force_zip64=True)` / `mkdir`, which
+tests/formats/test_zipout.py checks. Writing the records ourselves skips zipfile's per-member seeks and objects, which
 dominate exports of one small file per image.
 """
 
@@ -50,6 +50,8 @@ RUN_SIZE = 1 << 14
 _RUN_BLOCK = 128
 
 _EXTERNAL_ATTR = 0o644 << 16
+# What ZipFile.mkdir(path) gives a directory: mode drwxrwxrwx, and the MS-DOS directory bit.
+_DIRECTORY_ATTR = (0o40000 | 0o777) << 16 | 0x10
 _UTF8_FLAG = 0x800
 _LIMIT = zipfile.ZIP64_LIMIT
 _V20, _V45 = zipfile.DEFAULT_VERSION, zipfile.ZIP64_VERSION
@@ -136,6 +138,11 @@ class ZipOut:
 
     def add_image(self, path: str, image_ref: Any) -> None:
         self._add(path, "image", image_ref)
+
+    def add_directory(self, path: str) -> None:
+        """A directory entry (`path` ends with `/`, added if missing), laid out as
+        `zipfile.ZipFile.mkdir(path)` writes it: stored, empty, CRC 0."""
+        self._add(path if path.endswith("/") else path + "/", "directory", None)
 
     def read_image(self, image_ref: Any) -> bytes:
         """The stored bytes of one image, now (TFRecord writers embed them in their records)."""
@@ -318,6 +325,10 @@ class _Archive:
                         self._streamed(path, zipfile.ZIP_DEFLATED, source)
                 elif kind == "deflated":
                     self._deflated(path, *payload)
+                elif kind == "directory":
+                    self._member(path, zipfile.ZIP_STORED, 0, b"", 0, zip64=False,
+                                 external_attr=_DIRECTORY_ATTR)
+                    self._units(1)
                 else:
                     self._image(path, payload)
                 if on_member is not None:
@@ -346,13 +357,13 @@ class _Archive:
             self.on_units(n)
 
     def _member(self, path: str, method: int, crc: int, data: bytes, size: int,
-                zip64: bool) -> None:
+                zip64: bool, external_attr: int = _EXTERNAL_ATTR) -> None:
         """One member whose CRC and sizes are known before its header is written."""
         name, flags = _encode(path)
         self.fp.write(_local_header(name, flags, method, crc, len(data), size, zip64,
                                     self.out._stamp))
         self.fp.write(data)
-        self._record(name, flags, method, crc, len(data), size, zip64)
+        self._record(name, flags, method, crc, len(data), size, zip64, external_attr)
 
     def _deflated(self, path: str, spool: str, crc: int, size: int) -> None:
         """A member `_DeflatingSink` compressed already: laid out as `_streamed` lays out the
@@ -406,7 +417,7 @@ class _Archive:
         self._record(name, flags, method, crc, written, size, True)
 
     def _record(self, name: bytes, flags: int, method: int, crc: int, compressed: int,
-                size: int, zip64: bool) -> None:
+                size: int, zip64: bool, external_attr: int = _EXTERNAL_ATTR) -> None:
         offset = self.offset
         self.offset += _LOCAL.size + len(name) + (20 if zip64 else 0) + compressed
         # A zip64 local header also raises the versions zipfile keeps for the central record.
@@ -430,7 +441,7 @@ class _Archive:
         record = _CENTRAL.pack(
             zipfile.stringCentralDir, version, 3, version, 0, flags, method, *self.out._stamp,
             crc, compressed_field, size_field, len(name), len(extra), 0, 0, 0,
-            _EXTERNAL_ATTR, offset_field) + name + extra
+            external_attr, offset_field) + name + extra
         self.central.write(record)
         self.central_size += len(record)
         self.count += 1

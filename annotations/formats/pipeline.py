@@ -330,6 +330,7 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
     skips_empty = spec.skips_empty or options.annotated_only
     source = request.sets.get(set_name, ())
     fast = spec.box_fast_path
+    per_folder = spec.counts_per_class_folder
 
     def images() -> Iterator[ImageRecord]:
         for image in source:
@@ -340,7 +341,7 @@ def _write_set(module: Any, spec: FormatSpec, request: ExportRequest, options: E
                 summary.left_out.append({"file": image.file_name, "reason": reason})
                 continue
             prepared.file_name = namer.name(image.file_name, image.id)
-            counts["images"] += 1
+            counts["images"] += len({a.label for a in prepared.annotations}) if per_folder else 1
             counts["annotations"] += len(prepared.annotations)
             yield prepared
 

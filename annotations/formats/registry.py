@@ -30,6 +30,7 @@ BUILTIN_FORMATS: dict[str, str] = {
     "keypoints_tfrecord": "annotations.formats.builtin.keypoints_tfrecord",
     "yolo_segment": "annotations.formats.builtin.yolo_segment",
     "yolo_pose": "annotations.formats.builtin.yolo_pose",
+    "folder_classification": "annotations.formats.builtin.folder_classification",
 }
 
 _loaded: dict[str, ModuleType] = {}

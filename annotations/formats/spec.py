@@ -42,6 +42,8 @@ class FormatSpec:
     box_fast_path: bool = False  # the module has write_boxes (BoxImages, families/boxes.py)
     writes_root: bool = False  # the module has write_root (files at the top, YOLO's data.yaml)
     skips_empty: bool = False  # images with nothing of the family are left out (CSV, classes)
+    # An image counts in `sets` once per class folder it is written into (Image Folders).
+    counts_per_class_folder: bool = False
     ships_skeletons: bool = False
     one_skeleton_size: bool = False  # every class's skeleton has one point count (YOLO pose)
     rename: RenameRules = field(default_factory=RenameRules)
@@ -123,6 +125,9 @@ class ZipSink(Protocol):
         """Add a file made at `new_work_path()` as the member `path`."""
 
     def add_image(self, path: str, image_ref: Any) -> None: ...
+
+    def add_directory(self, path: str) -> None:
+        """A directory entry `path/` (Image Folders' class folders, empty ones included)."""
 
     def read_image(self, image_ref: Any) -> bytes:
         """The image's bytes (TFRecord embeds them in its records)."""

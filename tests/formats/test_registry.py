@@ -16,7 +16,7 @@ EXPECTED = {
     "boxes": ["coco", "csv_fourcorner", "csv_widthheight", "pascal_voc", "yolo_darknet",
               "yolo_keras_pytorch", "createml", "tfrecord"],
     "polygons": ["polygon_coco", "polygon_single", "polygon_tfrecord", "yolo_segment"],
-    "classification": ["csv_classification", "classification_tfrecord"],
+    "classification": ["csv_classification", "classification_tfrecord", "folder_classification"],
     "keypoints": ["keypoints_coco", "keypoints_tfrecord", "yolo_pose"],
 }
 
@@ -44,7 +44,7 @@ def test_conventional_normalization_follows_the_contract():
     none = {s.id for s in registry.available_formats() if s.normalized is None}
     assert on == {"yolo_darknet", "tfrecord", "polygon_tfrecord", "keypoints_tfrecord",
                   "yolo_segment", "yolo_pose"}
-    assert none == {"csv_classification", "classification_tfrecord"}
+    assert none == {"csv_classification", "classification_tfrecord", "folder_classification"}
 
 
 def test_an_unknown_format_is_a_typed_error():
@@ -73,7 +73,9 @@ def test_capability_flags_say_what_the_module_has(format_id):
     assert not spec.box_fast_path or spec.family == "boxes"
     tfrecord = {"tfrecord", "polygon_tfrecord", "classification_tfrecord", "keypoints_tfrecord"}
     assert spec.needs_tensorflow == (format_id in tfrecord)
-    assert spec.images_always_included == (format_id in tfrecord)
+    # TFRecord records carry the image bytes; Image Folders are nothing but the images.
+    assert spec.images_always_included == (format_id in tfrecord | {"folder_classification"})
+    assert spec.counts_per_class_folder == (format_id == "folder_classification")
 
 
 def test_every_format_module_imports_without_django(tmp_path):

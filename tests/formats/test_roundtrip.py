@@ -101,16 +101,24 @@ def test_write_then_read_gives_the_same_annotations(format_id, normalized, tmp_p
 def test_export_matches_the_golden_files(format_id, tmp_path):
     target = tmp_path / "out.zip"
     export_canonical(format_id, str(target), split_ratio=0.34)
-    members = zip_members(str(target))
+    members = {name.split("/", 1)[1]: data for name, data in zip_members(str(target)).items()}
+    produced = {name: data for name, data in members.items() if not name.endswith("/")}
+    directories = [name for name in members if name.endswith("/")]
     folder = GOLDEN / format_id
+    # Git keeps no empty folder: a zip's directory entries are listed in a file beside it.
+    listing = GOLDEN / f"{format_id}-directories.txt"
     if os.environ.get("UPDATE_GOLDEN"):
-        for name, data in members.items():
-            path = folder / name.split("/", 1)[1]
+        for name, data in produced.items():
+            path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+        if directories:
+            listing.write_text("".join(f"{name}\n" for name in directories))
+        else:
+            listing.unlink(missing_ok=True)
     golden = {p.relative_to(folder).as_posix(): p.read_bytes()
               for p in folder.rglob("*") if p.is_file()}
-    produced = {name.split("/", 1)[1]: data for name, data in members.items()}
+    assert directories == (listing.read_text().splitlines() if listing.exists() else [])
     assert sorted(produced) == sorted(golden)
     for name, data in produced.items():
         assert data == golden[name], f"{format_id}: {name} differs from the golden file"

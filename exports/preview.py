@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from annotations import mapping
-from annotations.formats.labels import check_skeleton_sizes, class_plan, conversions, describe
+from annotations.formats.labels import (
+    check_skeleton_sizes,
+    class_plan,
+    conversions,
+    describe,
+    describe_class_folders,
+)
 from annotations.formats.options import ExportOptions
 from annotations.formats.pipeline import order_and_split
 from annotations.formats.spec import FAMILY_KINDS, FormatSpec
@@ -104,14 +110,26 @@ def export_preview(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -
         pairs = cls[here] if not merged else np.unique(image[here] * n_classes + cls[here]) \
             % n_classes
         with_class = np.bincount(pairs, minlength=n_classes)
+        if spec.counts_per_class_folder:  # an image counts once in each of its class folders
+            images = int(with_class.sum())
         preview = SetPreview(name, images, int(annotations.sum()))
         preview.classes = {c.name: [int(with_class[i]), int(annotations[i])]
                            for i, c in enumerate(plan.classes) if with_class[i]}
         sets.append(preview)
     converted, dropped = conversions(counts, plan, spec)
+    lines = describe(converted, dropped, spec)
+    if spec.counts_per_class_folder:
+        lines += describe_class_folders(_in_several_classes(image, cls, n_classes))
     names = [label.name for label in plan.classes]
-    return ExportPreview(names, sets, describe(converted, dropped, spec),
-                         _warnings(names, sets, left_out, spec), left_out)
+    return ExportPreview(names, sets, lines, _warnings(names, sets, left_out, spec), left_out)
+
+
+def _in_several_classes(image, cls, n_classes: int) -> int:
+    """Images (positions, one per (image, label) pair) with two or more distinct classes."""
+    import numpy as np
+
+    distinct = np.unique(image * n_classes + cls) // n_classes
+    return int(np.count_nonzero(np.bincount(distinct) >= 2)) if len(distinct) else 0
 
 
 def sets_line(dataset: Dataset, spec: FormatSpec, options: ExportOptions) -> str:

@@ -160,6 +160,16 @@ def describe(converted: Mapping[str, int], dropped: Mapping[str, int], spec: For
     return lines
 
 
+def describe_class_folders(images: int) -> list[str]:
+    """The popup's line for a format writing an image into each of its class folders
+    (`counts_per_class_folder`): how many images are written more than once."""
+    if not images:
+        return []
+    have = "has" if images == 1 else "have"
+    return [f"{images} {_plural('image', images)} {have} 2 or more classes: each is written "
+            f"into every class folder it has"]
+
+
 KIND_PHRASES = {"tag": "image-level classes", "box": "boxes", "polygon": "polygons",
                 "mask": "masks", "keypoints": "keypoints"}
 PLURALS = {"box": "boxes", "keypoints": "keypoint instances", "mask": "masks",

@@ -1,5 +1,5 @@
 """A deterministic zip writer: members sorted by path, one timestamp for every member, directory
-entries only where a writer asks for one (Image Folders' empty class folders).
+entries only where a writer asks for one (Image Folders' class folders).
 
 Writers add members in whatever order suits them; nothing reaches the zip until `close`, which
 writes every member in plain string order of its path (FORMATS.md §3), so the same export gives
@@ -15,8 +15,8 @@ byte-identical files. Memory stays flat however many members an export has:
 
 The archive is laid out exactly as `zipfile.ZipFile` lays it out (local headers, zip64 extras
 for spooled members, central directory, end records): the bytes are the same as writing each
-member with `writestr` / `open(..., force_zip64=True)` / `mkdir`, which
-tests/formats/test_zipout.py checks. Writing the records ourselves skips zipfile's per-member seeks and objects, which
+member with `writestr` / `open(..., force_zip64=True)` / `mkdir`, which tests/formats/test_zipout.py
+checks. Writing the records ourselves skips zipfile's per-member seeks and objects, which
 dominate exports of one small file per image.
 """
 

@@ -110,6 +110,22 @@ def test_the_sets_load_as_ultralytics_check_cls_dataset_reads_them(tmp_path):
     assert not [p for p in root.glob("*/*") if p.is_file()]  # no image outside a class folder
 
 
+def test_keras_reads_every_set_with_the_same_classes_and_each_image_once_per_folder(tmp_path):
+    import keras  # TensorFlow's: imported here only, as the TFRecord tests do
+
+    target = tmp_path / "out.zip"
+    summary = export_canonical(FORMAT, str(target), images=TAGGED, dataset_labels=LABELS,
+                               valid_ratio=0.2, split_ratio=0.2)
+    with zipfile.ZipFile(target) as archive:
+        archive.extractall(tmp_path / "unzipped")  # our own export, not an upload
+    for set_name, counts in summary.sets.items():
+        found = keras.utils.image_dataset_from_directory(
+            tmp_path / "unzipped" / summary.top_folder / set_name, image_size=(16, 16),
+            shuffle=False, verbose=False)
+        assert found.class_names == ["A_B__4", "a_b", "car", "person"], set_name
+        assert len(found.file_paths) == counts["images"], set_name
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 def test_an_export_reads_back_with_its_own_label_names_and_order(tmp_path):

@@ -39,7 +39,7 @@ BOX_COLUMNS = ("image_id", "label_id", "xmin", "ymin", "xmax", "ymax",
 
 
 def dataset_labels(dataset: Dataset) -> list[LabelRecord]:
-    return [LabelRecord(label.name, label.rgb) for label in dataset.labels.all()]
+    return [LabelRecord(label.name, label.rgb, label.pk) for label in dataset.labels.all()]
 
 
 def dataset_label_kinds(dataset: Dataset) -> dict[tuple[str, str], int]:

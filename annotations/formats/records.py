@@ -63,6 +63,7 @@ class ImageRecord:
 class Label:
     name: str
     color: tuple[int, int, int] = (255, 0, 0)
+    id: int | None = None  # database id (Image Folders suffixes a clashing folder with it)
 
 
 @dataclass(slots=True)

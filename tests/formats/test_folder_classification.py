@@ -34,7 +34,7 @@ JPEG = b"\xff\xd8\xff\xe0 not decoded by the reader"
     (["x__3", "x", "X"], ["x__3", "x", "X__3__3"]),  # a suffix never lands on a taken folder
 ])
 def test_class_folders_clean_names_and_suffix_the_later_of_a_clash(names, folders):
-    found = class_folders(names)
+    found = class_folders([Label(name) for name in names])
     assert list(found) == names
     assert list(found.values()) == folders
 
@@ -140,6 +140,19 @@ def test_an_export_reads_back_with_its_own_label_names_and_order(tmp_path):
     assert found == {("train", "street.jpg"): ["car"], ("train", "plaza.png"): ["car", "person"],
                      ("train", "night.jpg"): ["person"], ("test", "Plaza.jpg"): ["person"]}
     assert {a.kind for i in result.images for a in i.annotations} == {"tag"}
+
+
+def test_a_clashing_class_folder_carries_the_label_id_and_reads_back_by_name(tmp_path):
+    labels = [Label("a/b", id=7), Label("A_B", id=31)]
+    files, directories, _ = _export(tmp_path, [image("x.jpg", 1, tags=("A_B",)),
+                                               image("y.jpg", 2, tags=("a/b",))], labels)
+    assert directories == ["train/A_B__31/", "train/a_b/"]
+    assert {"train/A_B__31/x.jpg", "train/a_b/y.jpg"} <= set(files)
+    source = ZipSource(tmp_path / "out.zip")
+    result = read_by_set(lambda part: folder_classification.read(part, ReadContext()), source)
+    assert result.labels == ["a/b", "A_B"]
+    assert {i.file_name: [a.label for a in i.annotations] for i in result.images} == {
+        "x.jpg": ["A_B"], "y.jpg": ["a/b"]}
 
 
 def test_folders_without_a_manifest_are_labels_in_sorted_order():

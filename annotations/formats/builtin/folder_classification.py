@@ -16,8 +16,8 @@ set, so two images never meet in one class folder).
 Class folders (`class_folders`): the label name with each of `/ \\ : * ? " < > |` and each control
 character replaced by `_`, a name of only dots written `_`. Folders are compared ignoring case
 (macOS and Windows folders are case-insensitive: `Cat/` and `cat/` would be one folder there);
-a folder equal to an earlier class's gets `__<n>` appended, n being the class's 1-based position
-in the export's class list (the records carry no label id).
+a folder equal to an earlier class's gets `__<label id>` appended (the label's database id; the
+class's 1-based position in the class list where a record has no id).
 
 Readers of the layout number the classes by their folders' sorted names, not the export's class
 order. torchvision's `ImageFolder` refuses an empty class folder unless given `allow_empty=True`
@@ -34,6 +34,7 @@ outside a class folder or a file that is not an image is refused, naming the fil
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ from annotations.formats.io.reading import DESCRIBING_NAMES, DESCRIBING_SUFFIXES
 from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, is_hidden, replace_offending
-from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.records import Annotation, ImageRecord, Label, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 from annotations.formats.splits import SET_FOLDERS
 
@@ -61,23 +62,26 @@ SPEC = FormatSpec(
 )
 
 
-def class_folders(names: Sequence[str]) -> dict[str, str]:
+def class_folders(labels: Sequence[Label]) -> dict[str, str]:
     """Class name -> its folder name, for the class list in order (the module docstring)."""
     folders: dict[str, str] = {}
     taken: set[str] = set()
-    for position, name in enumerate(names, start=1):
-        folder = replace_offending(name)
-        if not folder.strip("."):
-            folder = "_"
+    for position, label in enumerate(labels, start=1):
+        folder = clean_folder(label.name)
         while folder.casefold() in taken:
-            folder = f"{folder}__{position}"
+            folder = f"{folder}__{label.id if label.id is not None else position}"
         taken.add(folder.casefold())
-        folders[name] = folder
+        folders[label.name] = folder
     return folders
 
 
+def clean_folder(name: str) -> str:
+    folder = replace_offending(name)
+    return "_" if not folder.strip(".") else folder
+
+
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    folders = class_folders(export_set.label_names)
+    folders = class_folders(export_set.labels)
     for folder in folders.values():
         out.add_directory(f"{export_set.folder}{folder}/")
     for image in export_set.images:
@@ -151,13 +155,13 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     if layout.stray:
         raise FormatError(layout.stray[0], "the image is not in a class folder; put each image "
                           "in a folder named after its class (train/<class>/<file>)")
-    exported = _exported_classes(source)
+    names_in_order, exported = _exported_classes(source, {f for _, _, f in layout.placed})
     tags: dict[tuple[str, str], dict[str, None]] = {}  # (set folder, file name) -> its classes
     for path, set_folder, folder in layout.placed:
         name = exported.get(folder, folder)
         tags.setdefault((set_folder, posixpath.basename(path)), {})[name] = None
     found = {name for names in tags.values() for name in names}
-    labels = list(exported.values()) + sorted(found - set(exported.values()))
+    labels = names_in_order + sorted(found - set(names_in_order))
     lookup = SizeLookup(source, context)
     images = []
     for (_, file_name), names in tags.items():
@@ -167,13 +171,24 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     return ReadResult(images=images, labels=labels, notes=lookup.notes())
 
 
-def _exported_classes(source: Source) -> dict[str, str]:
-    """Folder -> class name, in class order, from the manifest of an export of this format."""
-    found: dict[str, str] = {}
+def _exported_classes(source: Source, folders: set[str]) -> tuple[list[str], dict[str, str]]:
+    """(class names in class order, folder -> class name) from the manifest of an export of this
+    format. The manifest has no label ids: a class whose folder clashed is found by its cleaned
+    name followed by `__<id>`."""
+    names: list[str] = []
     for manifest in manifests(source):
-        if manifest.get("format") != SPEC.id:
+        if manifest.get("format") == SPEC.id:
+            names += [n for n in manifest_list(manifest, "labels")
+                      if isinstance(n, str) and n not in names]
+    found: dict[str, str] = {}
+    for name in names:
+        clean = clean_folder(name)
+        if clean.casefold() not in {f.casefold() for f in found}:
+            found[clean] = name
             continue
-        names = [n for n in manifest_list(manifest, "labels") if isinstance(n, str)]
-        for name, folder in class_folders(names).items():
-            found.setdefault(folder, name)
-    return found
+        suffixed = re.compile(re.escape(clean) + r"(__\d+)+")
+        match = next((f for f in sorted(folders) if f not in found and suffixed.fullmatch(f)),
+                     None)
+        if match is not None:
+            found[match] = name
+    return names, found

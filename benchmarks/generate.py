@@ -184,7 +184,7 @@ def build(kind: str, n_images: int, per_image: int, out: Path, owner, seed: int,
     rng = random.Random(seed)
     image_table, annotation_table = Image._meta.db_table, Annotation._meta.db_table
     image_sql = (f"INSERT INTO {image_table} (dataset_id, file, original_name, width, height, "
-                 "checksum, position, created) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
+                 "checksum, position, recorded_set, created) VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s)")
     columns = ", ".join(Annotation._meta.get_field(f).column for f in
                         ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry"))
     annotation_sql = (f"INSERT INTO {annotation_table} ({columns}) "

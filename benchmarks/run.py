@@ -46,6 +46,7 @@ FORMATS = {
     "polygon_coco": "polygons", "polygon_single": "polygons", "polygon_tfrecord": "polygons",
     "keypoints_coco": "keypoints", "keypoints_tfrecord": "keypoints",
     "csv_classification": "tags", "classification_tfrecord": "tags",
+    "yolo_segment": "polygons", "yolo_pose": "keypoints", "folder_classification": "tags",
 }
 PEERS = ("datumaro", "globox")
 GLOBOX_FORMATS = ("yolo_darknet", "coco", "pascal_voc", "polygon_single", "csv_fourcorner")
@@ -148,12 +149,13 @@ def bench_size(size: str, args) -> dict:
     peer_python = find_peer_python(args.peer_python) if not args.no_peers else None
     run_peers = peer_python and (size == args.sizes[0] or args.peers_at_all_sizes)
 
-    coco_boxes = out / "peers" / "boxes" / "annotations" / "instances_default.json"
-    floor_zip = scratch / "floor.zip"
-    results["floor"] = median_run([sys.executable, str(HERE / "floor.py"), str(coco_boxes),
-                                   str(floor_zip)], args.repeat)
-    print(f"[{size}] floor (numpy + zipfile COCO -> YOLO): {results['floor']['seconds']} s",
-          flush=True)
+    if "boxes" in kinds:  # the floor converts the box data
+        coco_boxes = out / "peers" / "boxes" / "annotations" / "instances_default.json"
+        floor_zip = scratch / "floor.zip"
+        results["floor"] = median_run([sys.executable, str(HERE / "floor.py"), str(coco_boxes),
+                                       str(floor_zip)], args.repeat)
+        print(f"[{size}] floor (numpy + zipfile COCO -> YOLO): {results['floor']['seconds']} s",
+              flush=True)
 
     for fmt in formats:
         kind = FORMATS[fmt]

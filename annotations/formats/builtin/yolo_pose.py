@@ -69,12 +69,22 @@ def _line(class_id: int, a: Annotation, k: int, image: ImageRecord) -> str:
         raise FormatError(image.file_name, f"a keypoint instance of {a.label!r} has "
                           f"{len(points)} points, its skeleton {k}")
     x0, y0, x1, y1 = a.box or (0.0, 0.0, 0.0, 0.0)
-    parts = [f"{class_id} " + yolo_files.fractions([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0,
-                                                     y1 - y0])]
+    values: list[float | int] = [class_id, (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]
     for p in points:  # a point not labelled was prepared as 0, 0, 0
-        parts.append(f"{yolo_files.fractions([p.x, p.y])} {p.visibility:d}")
-    parts.extend(["0.000000 0.000000 0"] * (k - len(points)))  # points the instance lacks
-    return " ".join(parts) + "\n"
+        values += (p.x, p.y, p.visibility)
+    text = (_LINE_FORMATS.get(len(points)) or _line_format(len(points))) % tuple(values)
+    if "-0.000000" in text:  # "%.6f" of a negative zero
+        text = text.replace("-0.000000", "0.000000")
+    return text + " 0.000000 0.000000 0" * (k - len(points)) + "\n"  # points it lacks
+
+
+_LINE_FORMATS: dict[int, str] = {}
+
+
+def _line_format(points: int) -> str:
+    """`class cx cy w h` then `x y v` per point, as one %-format (one call per line)."""
+    _LINE_FORMATS[points] = "%d %.6f %.6f %.6f %.6f" + " %.6f %.6f %d" * points
+    return _LINE_FORMATS[points]
 
 
 def write_root(root: ExportRoot, out: ZipSink) -> None:

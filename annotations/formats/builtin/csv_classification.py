@@ -17,7 +17,7 @@ from annotations.formats.families import csv_common
 from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
-from annotations.formats.records import Annotation, ImageRecord, ReadResult
+from annotations.formats.records import ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 
 SPEC = FormatSpec(
@@ -59,11 +59,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
             tags.setdefault((path, file_name), {})[label] = None
             labels.setdefault(label, None)
     lookup = SizeLookup(source, context)
-    images = []
-    for (_, file_name), names in tags.items():
-        width, height = lookup.size_or_unknown(file_name)
-        images.append(ImageRecord(file_name=file_name, width=width, height=height,
-                                  annotations=[Annotation(label=n, kind="tag") for n in names]))
+    images = [lookup.tagged_image(file_name, names) for (_, file_name), names in tags.items()]
     return ReadResult(images=images, labels=list(labels), notes=lookup.notes())
 
 

@@ -44,7 +44,7 @@ from annotations.formats.io.reading import DESCRIBING_NAMES, DESCRIBING_SUFFIXES
 from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, is_hidden, replace_offending
-from annotations.formats.records import Annotation, ImageRecord, Label, ReadResult
+from annotations.formats.records import Label, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
 from annotations.formats.splits import SET_FOLDERS
 
@@ -163,11 +163,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     found = {name for names in tags.values() for name in names}
     labels = names_in_order + sorted(found - set(names_in_order))
     lookup = SizeLookup(source, context)
-    images = []
-    for (_, file_name), names in tags.items():
-        width, height = lookup.size_or_unknown(file_name)
-        images.append(ImageRecord(file_name=file_name, width=width, height=height,
-                                  annotations=[Annotation(label=n, kind="tag") for n in names]))
+    images = [lookup.tagged_image(file_name, names) for (_, file_name), names in tags.items()]
     return ReadResult(images=images, labels=labels, notes=lookup.notes())
 
 

@@ -44,8 +44,7 @@ SPEC = FormatSpec(
     normalized=True,
     description="One .txt of normalized box + keypoint lines per image, data.yaml with "
     "kpt_shape and flip_idx; Ultralytics trains pose models on it as-is.",
-    normalized_warning="Ultralytics expects normalized coordinates; absolute pixels will not "
-    "train.",
+    normalized_warning=yolo_files.NORMALIZED_WARNING,
 )
 
 

@@ -36,8 +36,7 @@ SPEC = FormatSpec(
     normalized=True,
     description="One .txt of normalized polygon lines per image, classes.txt and data.yaml; "
     "Ultralytics trains segmentation models on it as-is.",
-    normalized_warning="Ultralytics expects normalized coordinates; absolute pixels will not "
-    "train.",
+    normalized_warning=yolo_files.NORMALIZED_WARNING,
 )
 
 

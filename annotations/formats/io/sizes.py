@@ -9,8 +9,11 @@ missing or malformed one is ignored, never an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from annotations.formats.io.manifest import manifest_list, manifests
 from annotations.formats.io.source import Source
+from annotations.formats.records import Annotation, ImageRecord
 from annotations.formats.spec import ReadContext
 
 
@@ -36,6 +39,12 @@ class SizeLookup:
             self.missing.add(file_name)
             return 0, 0
         return found
+
+    def tagged_image(self, file_name: str, labels: Iterable[str]) -> ImageRecord:
+        """The image with one class tag per label (classification readers)."""
+        width, height = self.size_or_unknown(file_name)
+        return ImageRecord(file_name=file_name, width=width, height=height,
+                           annotations=[Annotation(label=n, kind="tag") for n in labels])
 
     def notes(self) -> list[str]:
         if not self.missing or not self.context.image_sizes:

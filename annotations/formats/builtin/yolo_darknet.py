@@ -35,7 +35,8 @@ SPEC = FormatSpec(
     normalized=True,
     description="One .txt of normalized centre boxes per image, classes.txt and data.yaml; "
     "Ultralytics and Darknet train on it.",
-    normalized_warning=yolo_files.NORMALIZED_WARNING,
+    normalized_warning="YOLO readers expect normalized coordinates; absolute pixels will "
+    "not train.",
 )
 
 

@@ -36,8 +36,8 @@ def label_path(export_set: ExportSet, file_name: str) -> str:
     return f"{export_set.folder}labels/{split_name(file_name)[0]}.txt"
 
 
-# What the popup says when Normalized is turned off for a YOLO layout (Ultralytics reads
-# fractions only: values above 1 make a label "corrupt").
+# What the popup says when Normalized is turned off for the Ultralytics layouts (fractions only:
+# values above 1 make a label "corrupt").
 NORMALIZED_WARNING = "Ultralytics expects normalized coordinates; absolute pixels will not train."
 
 

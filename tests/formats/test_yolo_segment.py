@@ -150,6 +150,13 @@ def test_coordinates_above_one_are_read_as_pixels_not_refused():
     assert result.images[0].annotations[0].polygon == [[10, 10, 150, 10, 80, 90]]
 
 
+def test_fractions_a_float_error_above_one_are_still_fractions():
+    # Another tool's 1.0000001 must not turn every shape of the set into pixel coordinates.
+    result = read({"classes.txt": "lake\n", "labels/a.txt": "0 0.5 0.5 1.0000001 0.5 0.75 1\n"})
+    ring = result.images[0].annotations[0].polygon[0]
+    assert ring[:4] == pytest.approx([100, 50, 200, 50], abs=0.001)  # the image is 200 x 100
+
+
 # --- Ultralytics' own layout, and the round trip ------------------------------------------------
 
 def ultralytics_layout() -> dict[str, str | bytes]:

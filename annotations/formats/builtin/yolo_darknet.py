@@ -77,7 +77,8 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     parsed = [(path, file_name, _read_label_file(source, path, names))
               for path, file_name in yolo_files.label_files(source, context)]
     # Ultralytics always writes fractions; a file with any value above 1 was written in pixels.
-    normalized = all(v <= 1.0 for _, _, boxes in parsed for box in boxes for v in box[1:])
+    normalized = yolo_files.are_fractions(v for _, _, boxes in parsed for box in boxes
+                                          for v in box[1:])
     result = ReadResult(images=[], labels=names)
     for _, boxes, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)",
                                                            normalized):

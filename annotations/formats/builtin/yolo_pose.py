@@ -141,7 +141,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     parsed = yolo_files.read_label_files(source, context, names, check, "numbers")
     coordinates = (v for _, _, lines in parsed for _, _, values in lines
                    for i, v in enumerate(values) if i < 4 or (i - 4) % ndim < 2)
-    normalized = all(v <= 1.0 for v in coordinates)
+    normalized = yolo_files.are_fractions(coordinates)
     result = ReadResult(images=[], labels=names)
     used: dict[str, None] = {}
     for path, lines, image, (sx, sy) in yolo_files.placed_images(

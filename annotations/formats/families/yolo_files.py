@@ -12,7 +12,7 @@ found by `io/reading.read_by_set`, files here are matched by stem.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import Source
@@ -193,6 +193,16 @@ def numbers_of_line(path: str, number: int, fields: list[str], names: list[str],
     if any(v != v or v in (float("inf"), float("-inf")) for v in values):
         raise FormatError(path, "NaN or infinite coordinate", line=number)
     return names[class_id], values
+
+
+# Fractions written by other tools overshoot 1 by float error (1.0000001, 1.001); a value this far
+# above 1 still means the file holds fractions, and import cleaning clamps it to the image.
+FRACTION_SLACK = 1.01
+
+
+def are_fractions(values: Iterable[float]) -> bool:
+    """Whether a label file set is normalized (Ultralytics always is); pixels otherwise."""
+    return all(v <= FRACTION_SLACK for v in values)
 
 
 def placed_images(parsed: list[tuple[str, str, list]], context: ReadContext,

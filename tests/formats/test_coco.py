@@ -18,6 +18,7 @@ from pycocotools.cocoeval import COCOeval
 from annotations.formats.builtin import coco, keypoints_coco, polygon_coco
 from annotations.formats.errors import FormatError
 from annotations.formats.families import rle
+from annotations.formats.families.coco_reader import mirrored_pairs
 from annotations.formats.io.source import MemorySource
 from annotations.formats.io.zipout import ZipOut
 from annotations.formats.options import ExportOptions
@@ -405,7 +406,24 @@ def test_keypoints_reader_takes_skeletons_from_categories_and_skeletons_json(tmp
     assert skeleton.connections == [(0, 1), (0, 2)] and skeleton.flip_pairs == [(1, 2)]
     del members["skeletons.json"]
     [from_category] = keypoints_coco.read(MemorySource(members), ReadContext()).skeletons
-    assert from_category.connections == [(0, 1), (0, 2)] and from_category.flip_pairs == []
+    # COCO carries no flip pairs: left_hand / right_hand are paired by their names
+    assert from_category.connections == [(0, 1), (0, 2)] and from_category.flip_pairs == [(1, 2)]
+
+
+COCO_PERSON = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+               "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+               "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
+
+
+def test_coco_person_points_pair_as_ultralytics_flips_them():
+    pairs = mirrored_pairs(COCO_PERSON)
+    flip = list(range(17))
+    for a, b in pairs:
+        flip[a], flip[b] = b, a
+    # Ultralytics' coco-pose.yaml flip_idx
+    assert flip == [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+    assert mirrored_pairs(["head", "tail", "left_only"]) == []
+    assert mirrored_pairs(["Left paw", "Right paw", "LEFT_EAR", "RIGHT_EAR"]) == [(0, 1), (2, 3)]
 
 
 def test_keypoints_reader_refuses_a_skeleton_that_is_not_1_based():

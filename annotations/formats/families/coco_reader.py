@@ -190,7 +190,8 @@ class _DocumentReader:
                 names = self.check.strings(record, "keypoints", where)
                 pairs = self.check.pairs(record.get("skeleton") or [], len(names), where)
                 skeletons.setdefault(name, Skeleton(label=name, keypoints=names,
-                                                    connections=pairs))
+                                                    connections=pairs,
+                                                    flip_pairs=mirrored_pairs(names)))
             self.categories[category_id] = _Category(name, names)
             if name not in result.labels:
                 result.labels.append(name)
@@ -409,3 +410,21 @@ def _denormalize(image: ImageRecord) -> None:
         for p in a.keypoints or []:
             if p.visibility > 0:
                 p.x, p.y = p.x * w, p.y * h
+
+
+_SIDES = (("left", "right"), ("Left", "Right"), ("LEFT", "RIGHT"))
+
+
+def mirrored_pairs(names: list[str]) -> list[tuple[int, int]]:
+    """Points whose names differ only by left/right (COCO's `left_eye` / `right_eye`): COCO files
+    carry no flip pairs, and a horizontal flip in training must swap these (YOLO pose's
+    `flip_idx`). A skeletons.json in the upload still overrides them."""
+    index = {name: i for i, name in enumerate(names)}
+    pairs = []
+    for i, name in enumerate(names):
+        for left, right in _SIDES:
+            if left in name:
+                j = index.get(name.replace(left, right, 1))
+                if j is not None and j != i:
+                    pairs.append((min(i, j), max(i, j)))
+    return sorted(set(pairs))

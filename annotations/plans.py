@@ -35,7 +35,7 @@ from .models import Annotation
 INSERT_CHUNK = 2000
 QUERY_CHUNK = 900  # image ids per IN (...) query, below SQLite's variable limit on old builds
 Row = list  # [image_id, label, kind, xmin, ymin, xmax, ymax, geometry]
-KIND = 2
+KIND, GEOMETRY = 2, 7
 
 
 @dataclass
@@ -178,7 +178,6 @@ STAGE_ROWS = 20_000  # rows per INSERT into the staging table (each a commit of 
 STAGE_VALUES = 100  # rows per INSERT statement: 800 values, within SQLite's oldest limit (999)
 STAGED = "nexus_staged_annotations"  # temporary tables: this connection's own, gone with it
 STAGED_LABELS = "nexus_staged_labels"
-_STAGED_FIELDS = ("image_id", "label", "kind", "x0", "y0", "x1", "y1", "geometry")
 _STAGED_COLUMNS = {  # vendor -> column types of the staged rows
     "sqlite": ("INTEGER PRIMARY KEY", "INTEGER", "INTEGER", "TEXT", "REAL", "TEXT"),
     "postgresql": ("bigserial PRIMARY KEY", "bigint", "integer", "varchar(10)",
@@ -295,29 +294,37 @@ class _staging:
 def stage_rows(connection, rows: list[Row], position: dict[str, int]) -> None:
     """INSERT the rows into the staging table as plain values (no model instances), the label as
     its position in the plan. STAGE_VALUES rows go in per statement: binding and stepping one
-    statement per row cost four times as much on SQLite (~3 s per million rows)."""
+    statement per row cost four times as much on SQLite (~3 s per million rows); rows that are
+    all plain boxes bind six values each, their kind written in the statement."""
     if not rows:
         return
-    adapt = _json_adapter(connection)
-    values: list = []
-    extend = values.extend
-    for image_id, label, kind, x0, y0, x1, y1, shape in rows:
-        extend((image_id, position[label], kind, x0, y0, x1, y1,
-                None if shape is None else adapt(shape)))
-    width = len(_STAGED_FIELDS) * STAGE_VALUES
+    if all(row[KIND] == "box" and row[GEOMETRY] is None for row in rows):
+        one, values = _BOX_ROW, [value for image_id, label, _, x0, y0, x1, y1, _ in rows
+                                 for value in (image_id, position[label], x0, y0, x1, y1)]
+    else:
+        adapt, one, values = _json_adapter(connection), _ANY_ROW, []
+        extend = values.extend
+        for image_id, label, kind, x0, y0, x1, y1, shape in rows:
+            extend((image_id, position[label], kind, x0, y0, x1, y1,
+                    None if shape is None else adapt(shape)))
+    size = one.count("%s")
+    width = size * STAGE_VALUES
     whole = len(values) - len(values) % width
     with connection.cursor() as cursor:
         if whole:
-            cursor.executemany(_staging_insert(STAGE_VALUES),
+            cursor.executemany(_staging_insert(one, STAGE_VALUES),
                                [values[start:start + width] for start in range(0, whole, width)])
         if whole < len(values):
-            cursor.execute(_staging_insert((len(values) - whole) // len(_STAGED_FIELDS)),
-                           values[whole:])
+            cursor.execute(_staging_insert(one, (len(values) - whole) // size), values[whole:])
 
 
-def _staging_insert(rows: int) -> str:
-    one = "(" + ", ".join(["%s"] * len(_STAGED_FIELDS)) + ")"
-    return f"INSERT INTO {STAGED} ({', '.join(_STAGED_FIELDS)}) VALUES " + ", ".join([one] * rows)
+_ANY_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+_BOX_ROW = "(%s, %s, 'box', %s, %s, %s, %s, NULL)"
+
+
+def _staging_insert(one: str, rows: int) -> str:
+    return (f"INSERT INTO {STAGED} (image_id, label, kind, x0, y0, x1, y1, geometry) VALUES "
+            + ", ".join([one] * rows))
 
 
 INSERT_FIELDS = ("image", "label", "kind", "xmin", "ymin", "xmax", "ymax", "geometry")

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 
 import orjson
@@ -96,7 +97,7 @@ class PlanWriter:
     def _flush(self) -> None:
         kept = self.existing.without_duplicates(self._chunk)
         self.duplicates += len(self._chunk) - len(kept)
-        self.kinds.update(row[KIND] for row in kept)
+        self.kinds.update(map(itemgetter(KIND), kept))
         self.plan.annotation_count += len(self._chunk)
         if self._chunk:
             self.file.write(orjson.dumps(self._chunk) + b"\n")
@@ -252,7 +253,7 @@ def _stage(dataset: Dataset, plan: Plan, connection) -> _Staged:
             staged.gone.update(row[0] for row in chunk if row[0] not in alive)
         rows = existing.without_duplicates(here)
         staged.skipped += len(here) - len(rows)
-        staged.images.update(row[0] for row in rows)
+        staged.images.update(map(itemgetter(0), rows))
         pending += rows
         if len(pending) >= STAGE_ROWS:
             stage_rows(connection, pending, position)

@@ -12,8 +12,8 @@ class AnnotationsConfig(AppConfig):
 
         from .receivers import uploads_of_dataset
         from .schedules import ensure_schedules
-        from .views import annotations_tab_context
 
         post_migrate.connect(ensure_schedules, sender=self)
-        register_panel("annotations", annotations_tab_context)  # the dataset page's Annotations tab
+        # the dataset page's Annotations tab
+        register_panel("annotations", "annotations.views.annotations_tab_context")
         dataset_deleting.connect(uploads_of_dataset, dispatch_uid="annotations-uploads")

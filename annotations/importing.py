@@ -165,6 +165,7 @@ class _PlanBuilder:
         self.size_mismatch: list[str] = []
         self.matched: set[int] = set()
         self.sets: dict[int, str] = {}  # image id -> the set folder it came in
+        self.label_names: dict[str, str] = {}  # label as written -> as planned
 
     def image_sets(self) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
@@ -193,18 +194,25 @@ class _PlanBuilder:
         self.matched.add(match.id)
         if record.set_name:
             self.sets.setdefault(match.id, record.set_name)
-        width, height, add, use = match.width, match.height, self.writer.add, self.labels.use
+        width, height, image_id, rows = match.width, match.height, match.id, []
+        names, use = self.label_names, self._use
         for annotation in record.annotations:
             if annotation.kind == "box" and annotation.box is not None:
                 x0, y0, x1, y1 = annotation.box
                 if 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height:  # nothing to clean
-                    add([match.id, use(annotation.label), "box", x0, y0, x1, y1, None])
+                    label = names.get(annotation.label) or use(annotation.label)
+                    rows.append([image_id, label, "box", x0, y0, x1, y1, None])
                     continue
-            cleaned = clean_annotation(annotation, match.width, match.height, match.name,
-                                       self.fixes)
+            cleaned = clean_annotation(annotation, width, height, match.name, self.fixes)
             if cleaned is not None:
-                self.writer.add([match.id, self.labels.use(annotation.label),
-                                 *annotation_values(cleaned)])
+                rows.append([image_id, use(annotation.label), *annotation_values(cleaned)])
+        self.writer.extend(rows)
+
+    def _use(self, raw: str) -> str:
+        """The label plan's name for `raw`, asked once per spelling (using it again changes
+        nothing in the plan)."""
+        name = self.label_names[raw] = self.labels.use(raw)
+        return name
 
     def report(self, labels: LabelPlan, skeletons: list[dict]) -> dict:
         writer = self.writer

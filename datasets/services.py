@@ -95,6 +95,22 @@ def label_get_or_create(*, dataset: Dataset, name: str, color: str | None = None
     return Label.objects.create(dataset=dataset, name=name, color=color, position=position)
 
 
+def label_ids_get_or_create(*, dataset: Dataset, names: list[str]) -> list[int]:
+    """The ids of the labels `names`, as label_get_or_create gives them one by one (missing ones
+    created in this order, each at the next position), in three queries whatever their number."""
+    ids = dict(dataset.labels.values_list("name", "id"))
+    position = dataset.labels.aggregate(m=Max("position"))["m"] or 0
+    new: dict[str, Label] = {}
+    for name in map(clean_label, names):
+        if name not in ids and name not in new:
+            position += 1
+            new[name] = Label(dataset=dataset, name=name, position=position,
+                              color=PALETTE[(position - 1) % len(PALETTE)])
+    for label in Label.objects.bulk_create(new.values()):
+        ids[label.name] = label.pk
+    return [ids[clean_label(name)] for name in names]
+
+
 # --- images -------------------------------------------------------------------------------------
 
 def max_pixels() -> int:

@@ -12,8 +12,7 @@ class ExportsConfig(AppConfig):
 
         from .cleanup import exports_of_dataset
         from .schedules import ensure_schedules
-        from .views import jobs_context
 
         post_migrate.connect(ensure_schedules, sender=self)
-        register_panel("jobs", jobs_context)  # the dataset page's Current Jobs
+        register_panel("jobs", "exports.views.jobs_context")  # the dataset page's Current Jobs
         dataset_deleting.connect(exports_of_dataset, dispatch_uid="exports-zips")

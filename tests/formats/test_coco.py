@@ -442,6 +442,10 @@ def test_keypoints_reader_refuses_a_skeleton_that_is_not_1_based():
     ({"annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
                        "segmentation": [[0, 0, 1, 0, 1, 1]], "keypoints": [1, 1, 2],
                        "num_keypoints": 1}]}, "keypoints_coco"),
+    ({"annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+                       "num_keypoints": 0}]}, "keypoints_coco"),  # either key tells
+    ({"annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+                       "keypoints": [1, 1, 2]}]}, "keypoints_coco"),
 ])
 def test_detect_prefers_the_richest_variant_the_file_holds(changes, expected):
     source = MemorySource({"any name.json": json.dumps(_coco_json(**changes)).encode()})

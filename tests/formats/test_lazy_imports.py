@@ -59,3 +59,13 @@ from annotations.formats.records import Rle
 assert rle.rle_box(Rle(2, 2, rle.runs_to_string([1, 2, 1]))) == (0.0, 0.0, 2.0, 2.0)
 """
     assert loaded_after(code) == ["numpy"]
+
+
+def test_detecting_a_coco_upload_loads_none_of_them():
+    code = """
+from annotations.formats.io.reading import detect_formats
+from annotations.formats.io.source import MemorySource
+coco = b'{"images": [], "categories": [], "annotations": []}'
+assert detect_formats(MemorySource({"a.json": coco}))[0][0] == "coco"
+"""
+    assert loaded_after(code) == []

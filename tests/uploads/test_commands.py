@@ -110,3 +110,41 @@ def test_import_annotations_with_a_chosen_format(dataset, tmp_path):
                  "csv_fourcorner", "--yes")
     assert "Format: CSV Four Corners (1 files)" in output
     assert Image.objects.get(original_name="street.jpg").annotations.count() == 1
+
+
+def test_import_annotations_adds_new_labels_after_the_dataset_s_own(dataset, tmp_path):
+    from datasets.services import PALETTE, label_get_or_create
+
+    label_get_or_create(dataset=dataset, name="truck")
+    path = tmp_path / "boxes.csv"
+    path.write_text("filename,xmin,ymin,xmax,ymax,label\nstreet.jpg,1,2,3,4,car\n"
+                    "street.jpg,1,2,5,6,truck\nstreet.jpg,2,2,5,6,  bus \n")
+    output = run("import_annotations", "Street", str(path), "--yes")
+    assert "3 annotations on 1 images into 'Street'; 2 labels created" in output
+    labels = list(dataset.labels.values_list("name", "position", "color"))
+    assert labels == [("truck", 1, PALETTE[0]), ("car", 2, PALETTE[1]), ("bus", 3, PALETTE[2])]
+    by_label = dict(Annotation.objects.values_list("label__name", "xmax"))
+    assert by_label == {"car": 3, "truck": 5, "bus": 5}
+
+
+@pytest.mark.parametrize("polygons", [False, True])
+def test_rows_staged_several_per_statement_keep_the_upload_s_order(dataset, tmp_path,
+                                                                   monkeypatch, polygons):
+    import json
+
+    from annotations import plans
+
+    monkeypatch.setattr(plans, "STAGE_VALUES", 2)  # 5 rows: two whole statements and one row
+    square = [10, 10, 30, 10, 30, 30, 10, 30]
+    records = [{"id": i, "image_id": 1, "category_id": 1, "bbox": [i, 2, 10, 18],
+                "segmentation": [square] if polygons and i % 2 else []} for i in range(1, 6)]
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "street.jpg", "width": 640,
+                                            "height": 480}],
+                                "categories": [{"id": 1, "name": "car"}],
+                                "annotations": records}))
+    run("import_annotations", "Street", str(path), "--yes", "--format", "polygon_coco")
+    rows = list(Annotation.objects.order_by("id").values_list("kind", "xmin", "geometry"))
+    kinds = ["polygon" if polygons and i % 2 else "box" for i in range(1, 6)]
+    assert [(kind, xmin, geometry is None) for kind, xmin, geometry in rows] == [
+        (kind, i, kind == "box") for i, kind in zip(range(1, 6), kinds)]

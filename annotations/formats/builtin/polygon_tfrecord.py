@@ -13,8 +13,7 @@ import every object comes back as a mask: a PNG cannot say which shape it was dr
 from __future__ import annotations
 
 import io
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from annotations.formats.builtin.tfrecord import read_boxes
 from annotations.formats.families import rle, tfrecord_reader, tfrecord_writer
@@ -22,6 +21,9 @@ from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+
+if TYPE_CHECKING:  # numpy loads where a mask is handled: detecting a format must not load it
+    import numpy as np
 
 SPEC = FormatSpec(
     id="polygon_tfrecord",
@@ -58,6 +60,8 @@ def object_mask(a: Annotation, image: ImageRecord) -> np.ndarray:
 
 def _fit(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     """A mask stored at another size is cut or padded to the image (the OD API needs image size)."""
+    import numpy as np
+
     if mask.shape == (height, width):
         return mask
     grid = np.zeros((height, width), dtype=np.uint8)
@@ -67,6 +71,7 @@ def _fit(mask: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def png_bytes(grid: np.ndarray) -> bytes:
+    import numpy as np
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -98,6 +103,7 @@ def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRe
 
 
 def _decode_png(view: RecordView, data: bytes, index: int, image: ImageRecord) -> np.ndarray:
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     try:

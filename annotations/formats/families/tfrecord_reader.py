@@ -14,8 +14,6 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 from annotations.formats.errors import FormatError
 from annotations.formats.families.tfrecord_writer import (
     FRAME_BYTES,
@@ -59,6 +57,8 @@ class RecordView:
         return [int(v) for v in self.values(key, "int")]
 
     def floats(self, key: str) -> list[float]:
+        import numpy as np  # only where a TFRecord is read: detecting a format must not load it
+
         # The file holds float32: its shortest decimal gives back the value that was written.
         values = np.asarray(self.values(key, "float"), dtype=np.float32)
         if not np.isfinite(values).all():

@@ -24,7 +24,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from .stored_files import stored_files
+from .stored_files import stored_files, sweep_local_folder
 from .uploads import UploadRefused
 
 
@@ -158,16 +158,9 @@ def upload_read(upload_id: str, name: str) -> bytes:
 
 def uploads_sweep(live: set[str], older_than: float) -> int:
     """Remove upload folders that no live job names and nobody wrote to for `older_than` s."""
-    cutoff, swept = time.time() - older_than, 0
-    root = local_root()
-    for entry in root.iterdir():
-        if entry.name in live or _last_write(entry) > cutoff:
-            continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        swept += 1
+    cutoff = time.time() - older_than
+    swept = sweep_local_folder(local_root(), lambda entry: entry.name in live
+                               or _last_write(entry) > cutoff)
     if not storage_is_local():
         storage = upload_storage()
         for folder in storage.listdir("")[0]:

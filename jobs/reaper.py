@@ -14,7 +14,6 @@ nothing.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+
+from datasets.stored_files import sweep_local_folder
 
 from .claiming import dead_workers, stale_before, too_many_attempts_message
 from .models import BackgroundJob, JobStatus
@@ -120,13 +121,5 @@ def sweep(folder: Path, live: set[str]) -> int:
     if not folder.is_dir():
         return 0
     cutoff = time.time() - settings.NEXUS_HEARTBEAT_STALE_SECONDS
-    swept = 0
-    for entry in folder.iterdir():
-        if entry.name.split(".", 1)[0] in live or entry.stat().st_mtime > cutoff:
-            continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        swept += 1
-    return swept
+    return sweep_local_folder(folder, lambda entry: entry.name.split(".", 1)[0] in live
+                              or entry.stat().st_mtime > cutoff)

@@ -355,6 +355,8 @@ def scan(source: Source, path: str, patterns: dict[str, re.Pattern[bytes]],
             window = tail + chunk
             found.update(name for name, pattern in patterns.items()
                          if name not in found and pattern.search(window))
+            if len(found) == len(patterns):  # nothing left to look for
+                break
             tail = window[-256:]
             chunk = handle.read(CHUNK)
     return found

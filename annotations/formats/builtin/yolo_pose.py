@@ -18,13 +18,7 @@ from __future__ import annotations
 from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
 from annotations.formats.io.source import Source
-from annotations.formats.records import (
-    Annotation,
-    ImageRecord,
-    Keypoint,
-    ReadResult,
-    Skeleton,
-)
+from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
 from annotations.formats.spec import (
     ExportRoot,
     ExportSet,

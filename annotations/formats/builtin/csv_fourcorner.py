@@ -12,12 +12,14 @@ column order (FORMATS.md §6); without width/height columns the dataset's sizes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from annotations.formats.families import csv_common
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
-from annotations.formats.numbers import formatter
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="csv_fourcorner",
@@ -37,18 +39,13 @@ REQUIRED = ("filename", "label", "xmin", "ymin", "xmax", "ymax")
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
-    """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
-    number = formatter(export_set.normalized)
-    labels = csv_common.LabelCells()
-    with out.open_text(export_set.folder + csv_common.ANNOTATIONS_CSV) as handle:
-        handle.write(",".join(HEADER) + "\n")
-        for image in export_set.images:
-            if image.boxes:
-                start = f"{csv_common.csv_text(image.file_name)},{image.width},{image.height},"
-                handle.write("".join([
-                    f"{start}{labels[label]},{number(x0)},{number(y0)},{number(x1)},"
-                    f"{number(y1)}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
-            put_image(export_set, out, image)
+    csv_common.write_box_csv(export_set, out, HEADER, _rows)
+
+
+def _rows(image: BoxImage, number: Callable[[float], str], labels: csv_common.LabelCells) -> str:
+    start = f"{csv_common.csv_text(image.file_name)},{image.width},{image.height},"
+    return "".join([f"{start}{labels[label]},{number(x0)},{number(y0)},{number(x1)},"
+                    f"{number(y1)}\n" for label, x0, y0, x1, y1, _ in image.boxes])
 
 
 def detect(source: Source) -> int:

@@ -12,13 +12,15 @@ column order; image sizes come from the dataset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from annotations.formats.errors import FormatError
 from annotations.formats.families import csv_common
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
-from annotations.formats.numbers import formatter
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="csv_widthheight",
@@ -38,18 +40,13 @@ REQUIRED = ("filename", "xmin", "ymin", "width", "height", "label")
 
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
-    """The set from BoxImages (boxes.py), rows as csv.writer writes them."""
-    number = formatter(export_set.normalized)
-    labels = csv_common.LabelCells()
-    with out.open_text(export_set.folder + csv_common.ANNOTATIONS_CSV) as handle:
-        handle.write(",".join(HEADER) + "\n")
-        for image in export_set.images:
-            if image.boxes:
-                name = csv_common.csv_text(image.file_name)
-                handle.write("".join([
-                    f"{name},{number(x0)},{number(y0)},{number(x1 - x0)},{number(y1 - y0)},"
-                    f"{labels[label]}\n" for label, x0, y0, x1, y1, _ in image.boxes]))
-            put_image(export_set, out, image)
+    csv_common.write_box_csv(export_set, out, HEADER, _rows)
+
+
+def _rows(image: BoxImage, number: Callable[[float], str], labels: csv_common.LabelCells) -> str:
+    name = csv_common.csv_text(image.file_name)
+    return "".join([f"{name},{number(x0)},{number(y0)},{number(x1 - x0)},{number(y1 - y0)},"
+                    f"{labels[label]}\n" for label, x0, y0, x1, y1, _ in image.boxes])
 
 
 def detect(source: Source) -> int:

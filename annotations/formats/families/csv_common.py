@@ -26,10 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from annotations.formats.errors import FormatError
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.sizes import SizeLookup, all_fractions, scale_box
 from annotations.formats.io.source import Source
+from annotations.formats.numbers import formatter
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ReadContext
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, put_image
 
 FORMULA_CELL_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ANNOTATIONS_CSV = "_annotations.csv"
@@ -77,6 +79,25 @@ def read_text_cell(value: str) -> str:
     if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_CELL_STARTS):
         return value[1:]
     return value
+
+
+# One image's rows of a box CSV, "\n"-terminated: (the image, the number formatter, the label
+# cells) -> the text.
+BoxRows = Callable[[BoxImage, Callable[[float], str], LabelCells], str]
+
+
+def write_box_csv(export_set: ExportSet, out: ZipSink, header: list[str],
+                  rows: BoxRows) -> None:
+    """Both box formats: the set from BoxImages (boxes.py), rows as csv.writer writes them; an
+    image without boxes has no row (its file is still added)."""
+    number = formatter(export_set.normalized)
+    labels = LabelCells()
+    with out.open_text(export_set.folder + ANNOTATIONS_CSV) as handle:
+        handle.write(",".join(header) + "\n")
+        for image in export_set.images:
+            if image.boxes:
+                handle.write(rows(image, number, labels))
+            put_image(export_set, out, image)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import posixpath
 
 from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
+from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ReadResult
 from annotations.formats.spec import (
@@ -23,7 +24,6 @@ from annotations.formats.spec import (
     FormatSpec,
     ReadContext,
     ZipSink,
-    put_image,
 )
 
 SPEC = FormatSpec(
@@ -42,16 +42,17 @@ SPEC = FormatSpec(
 
 def write_boxes(export_set: ExportSet, out: ZipSink) -> None:
     """The set from BoxImages (boxes.py): one `%.6f` line per box, `-0.000000` written as 0."""
-    yolo_files.write_class_list(export_set, out)
     index = export_set.class_index
-    for image in export_set.images:
+
+    def label_text(image: BoxImage) -> str:
         text = "".join(["%d %.6f %.6f %.6f %.6f\n" % (index[label], (x0 + x1) / 2,
                                                        (y0 + y1) / 2, x1 - x0, y1 - y0)
                         for label, x0, y0, x1, y1, _ in image.boxes])
         if "-0.000000" in text:  # "%.6f" of a negative zero is written 0.000000
             text = text.replace("-0.000000", "0.000000")
-        out.add_bytes(yolo_files.label_path(export_set, image.file_name), text)
-        put_image(export_set, out, image, "images/")
+        return text
+
+    yolo_files.write_label_files(export_set, out, label_text)
 
 
 def write_root(root: ExportRoot, out: ZipSink) -> None:

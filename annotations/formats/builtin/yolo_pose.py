@@ -25,7 +25,6 @@ from annotations.formats.spec import (
     FormatSpec,
     ReadContext,
     ZipSink,
-    put_image,
 )
 
 SPEC = FormatSpec(
@@ -48,12 +47,12 @@ def point_count(skeletons: list[Skeleton]) -> int:
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    yolo_files.write_class_list(export_set, out)
     index, k = export_set.class_index, point_count(export_set.skeletons)
-    for image in export_set.images:
-        lines = [_line(index[a.label], a, k, image) for a in image.annotations]
-        out.add_bytes(yolo_files.label_path(export_set, image.file_name), "".join(lines))
-        put_image(export_set, out, image, "images/")
+
+    def label_text(image: ImageRecord) -> str:
+        return "".join([_line(index[a.label], a, k, image) for a in image.annotations])
+
+    yolo_files.write_label_files(export_set, out, label_text)
 
 
 def _line(class_id: int, a: Annotation, k: int, image: ImageRecord) -> str:

@@ -24,7 +24,6 @@ from annotations.formats.spec import (
     FormatSpec,
     ReadContext,
     ZipSink,
-    put_image,
 )
 
 SPEC = FormatSpec(
@@ -41,16 +40,17 @@ SPEC = FormatSpec(
 
 
 def write_set(export_set: ExportSet, out: ZipSink) -> None:
-    yolo_files.write_class_list(export_set, out)
     index = export_set.class_index
-    for image in export_set.images:
+
+    def label_text(image: ImageRecord) -> str:
         lines = []
         for annotation in image.annotations:
             ring = _ring(annotation, image, export_set.normalized)
             if ring:
                 lines.append(f"{index[annotation.label]} {yolo_files.fractions(ring)}\n")
-        out.add_bytes(yolo_files.label_path(export_set, image.file_name), "".join(lines))
-        put_image(export_set, out, image, "images/")
+        return "".join(lines)
+
+    yolo_files.write_label_files(export_set, out, label_text)
 
 
 def write_root(root: ExportRoot, out: ZipSink) -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, split_name
 from annotations.formats.records import BoxTuple, ImageRecord, ReadResult
-from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink
+from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink, put_image
 
 CLASS_FILES = ("classes.txt", "obj.names", "_darknet.labels")
 LIST_FILES = ("train.txt", "test.txt", "valid.txt", "val.txt")
@@ -34,6 +35,16 @@ def write_class_list(export_set: ExportSet, out: ZipSink) -> None:
 
 def label_path(export_set: ExportSet, file_name: str) -> str:
     return f"{export_set.folder}labels/{split_name(file_name)[0]}.txt"
+
+
+def write_label_files(export_set: ExportSet, out: ZipSink, label_text: Callable[[Any], str]
+                      ) -> None:
+    """classes.txt, then per image its `labels/<stem>.txt` (`label_text(image)`, the image an
+    ImageRecord or, on the box fast path, a BoxImage) and its file under `images/`."""
+    write_class_list(export_set, out)
+    for image in export_set.images:
+        out.add_bytes(label_path(export_set, image.file_name), label_text(image))
+        put_image(export_set, out, image, "images/")
 
 
 # What the popup says when Normalized is turned off for the Ultralytics layouts (fractions only:

@@ -75,30 +75,19 @@ def detect(source: Source) -> int:
 def read(source: Source, context: ReadContext) -> ReadResult:
     files = source.files()
     names = yolo_files.class_names(source, files) or list(context.labels)
-    parsed = [(path, file_name, _read_label_file(source, path, names))
-              for path, file_name in yolo_files.label_files(source, context)]
+    parsed = yolo_files.read_label_files(source, context, names, _check_line, "4 numbers")
     # Ultralytics always writes fractions; a file with any value above 1 was written in pixels.
-    normalized = yolo_files.are_fractions(v for _, _, boxes in parsed for box in boxes
-                                          for v in box[1:])
+    normalized = yolo_files.are_fractions(v for _, _, lines in parsed for _, _, values in lines
+                                          for v in values)
     result = ReadResult(images=[], labels=names)
-    for _, boxes, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)",
+    for _, lines, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)",
                                                            normalized):
         image.annotations = [Annotation(label=label, kind="box",
-                                        box=yolo_files.centre_box(cx, cy, w, h, scale))
-                             for label, cx, cy, w, h in boxes]
+                                        box=yolo_files.centre_box(*values, scale))
+                             for _, label, values in lines]
     return result
 
 
-def _read_label_file(source: Source, path: str,
-                     names: list[str]) -> list[tuple[str, float, float, float, float]]:
-    boxes = []
-    for number, line in enumerate(source.text(path).splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 5:
-            raise FormatError(path, f"expected 5 numbers, got {len(fields)}", line=number)
-        label, (cx, cy, w, h) = yolo_files.numbers_of_line(path, number, fields, names,
-                                                           "4 numbers")
-        boxes.append((label, cx, cy, w, h))
-    return boxes
+def _check_line(path: str, number: int, fields: list[str]) -> None:
+    if len(fields) != 5:
+        raise FormatError(path, f"expected 5 numbers, got {len(fields)}", line=number)

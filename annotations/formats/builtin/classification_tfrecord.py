@@ -48,12 +48,10 @@ def detect(source: Source) -> int:
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return tfrecord_reader.read_variant(source, context, _build)
+    return tfrecord_reader.read_variant(source, context, _fill)
 
 
-def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = tfrecord_reader.base_image(view, context)
+def _fill(view: RecordView, names: LabelNames, image: ImageRecord) -> None:
     count = max(len(view.values(LABEL_KEY, "int")), len(view.values(TEXT_KEY, "bytes")))
     image.annotations = [Annotation(label=label, kind="tag")
                          for label in names.names(view, TEXT_KEY, LABEL_KEY, count)]
-    return image

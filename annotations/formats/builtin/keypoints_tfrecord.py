@@ -77,18 +77,17 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     sizes = {s.label: len(s.keypoints) for s in shipped}
     seen: dict[str, list[str]] = {}
 
-    def build(view: RecordView, names: LabelNames, ctx: ReadContext) -> ImageRecord:
-        return _build(view, names, ctx, sizes, seen)
+    def fill(view: RecordView, names: LabelNames, image: ImageRecord) -> None:
+        _fill(view, names, image, sizes, seen)
 
-    result = tfrecord_reader.read_variant(source, context, build)
+    result = tfrecord_reader.read_variant(source, context, fill)
     result.skeletons = shipped or [Skeleton(label=label, keypoints=points)
                                    for label, points in seen.items()]
     return result
 
 
-def _build(view: RecordView, names: LabelNames, context: ReadContext, sizes: dict[str, int],
-           seen: dict[str, list[str]]) -> ImageRecord:
-    image = tfrecord_reader.base_image(view, context)
+def _fill(view: RecordView, names: LabelNames, image: ImageRecord, sizes: dict[str, int],
+          seen: dict[str, list[str]]) -> None:
     boxes = read_boxes(view, names)
     xs, ys = view.floats(KEY + "x"), view.floats(KEY + "y")
     visibility = view.ints(KEY + "visibility") or [2] * len(xs)
@@ -109,7 +108,6 @@ def _build(view: RecordView, names: LabelNames, context: ReadContext, sizes: dic
         start += count
     if start != len(xs):
         raise view.error(f"{len(xs)} keypoints do not divide among {len(boxes)} objects")
-    return image
 
 
 def _points_per_object(view: RecordView, label: str, objects: int, total: int,

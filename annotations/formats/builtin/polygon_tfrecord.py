@@ -84,11 +84,10 @@ def detect(source: Source) -> int:
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return tfrecord_reader.read_variant(source, context, _build)
+    return tfrecord_reader.read_variant(source, context, _fill)
 
 
-def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = tfrecord_reader.base_image(view, context)
+def _fill(view: RecordView, names: LabelNames, image: ImageRecord) -> None:
     pngs = view.values(MASK_KEY, "bytes")
     if not pngs and view.values(MASK_KEY, "float"):
         raise view.error(f"{MASK_KEY} holds numerical masks; only PNG masks are read")
@@ -99,7 +98,6 @@ def _build(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRe
         Annotation(label=label, kind="mask", box=box,
                    mask=rle.encode(_decode_png(view, png, index, image)))
         for index, ((label, box), png) in enumerate(zip(boxes, pngs), start=1)]
-    return image
 
 
 def _decode_png(view: RecordView, data: bytes, index: int, image: ImageRecord) -> np.ndarray:

@@ -44,14 +44,12 @@ def detect(source: Source) -> int:
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
-    return tfrecord_reader.read_variant(source, context, build_boxes)
+    return tfrecord_reader.read_variant(source, context, _fill)
 
 
-def build_boxes(view: RecordView, names: LabelNames, context: ReadContext) -> ImageRecord:
-    image = tfrecord_reader.base_image(view, context)
+def _fill(view: RecordView, names: LabelNames, image: ImageRecord) -> None:
     image.annotations = [Annotation(label=label, kind="box", box=box)
                          for label, box in read_boxes(view, names)]
-    return image
 
 
 def read_boxes(view: RecordView, names: LabelNames) -> list[tuple[str, tuple]]:

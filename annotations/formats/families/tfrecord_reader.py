@@ -66,7 +66,8 @@ class RecordView:
         return [float(str(v)) for v in values]
 
 
-Builder = Callable[[RecordView, "LabelNames", ReadContext], ImageRecord]
+# A variant's part of reading a record: its objects added to the record's image (base_image).
+Filler = Callable[[RecordView, "LabelNames", ImageRecord], None]
 
 
 class LabelNames:
@@ -92,14 +93,19 @@ class LabelNames:
         raise view.error(f"class id {class_id} is not in the label map")
 
 
-def read_variant(source: Source, context: ReadContext, build: Builder) -> ReadResult:
-    """Every record of every TFRecord file, built into images, with coordinates in pixels."""
+def read_variant(source: Source, context: ReadContext, fill: Filler) -> ReadResult:
+    """Every record of every TFRecord file as an image, its objects added by `fill`, with
+    coordinates in pixels."""
     files = source.files()
     label_map = read_label_map(source, files)
     names = LabelNames(label_map, list(context.labels))
-    images = [build(view, names, context)
-              for path in files if is_record_file(path)
-              for view in iter_records(source, path)]
+    images = []
+    for path in files:
+        if is_record_file(path):
+            for view in iter_records(source, path):
+                image = base_image(view, context)
+                fill(view, names, image)
+                images.append(image)
     # Writers following the OD API store fractions; a file with any value above 1 holds pixels.
     if _looks_normalized(images):
         for image in images:

@@ -20,7 +20,7 @@ import pytest
 
 from annotations.formats import registry
 from annotations.formats.errors import FormatError
-from annotations.formats.families import rle, tfrecord_writer
+from annotations.formats.families import rle, tfrecord_reader, tfrecord_writer
 from annotations.formats.io.source import MemorySource, ZipSource
 from annotations.formats.records import Label
 from annotations.formats.spec import ReadContext
@@ -203,28 +203,6 @@ def test_classification_records_carry_image_classes_and_no_object_keys(exports, 
     assert not [key for key in plaza if key.startswith("image/object/")]
 
 
-def string_int_label_map_class():
-    """The OD API's StringIntLabelMap message, built from its .proto fields (no OD API install)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-    field = descriptor_pb2.FieldDescriptorProto
-    proto = descriptor_pb2.FileDescriptorProto(name="test_string_int_label_map.proto",
-                                               package="object_detection.protos",
-                                               syntax="proto2")
-    item = proto.message_type.add(name="StringIntLabelMapItem")
-    item.field.add(name="name", number=1, type=field.TYPE_STRING, label=field.LABEL_OPTIONAL)
-    item.field.add(name="id", number=2, type=field.TYPE_INT32, label=field.LABEL_OPTIONAL)
-    item.field.add(name="display_name", number=3, type=field.TYPE_STRING,
-                   label=field.LABEL_OPTIONAL)
-    top = proto.message_type.add(name="StringIntLabelMap")
-    top.field.add(name="item", number=1, type=field.TYPE_MESSAGE, label=field.LABEL_REPEATED,
-                  type_name=".object_detection.protos.StringIntLabelMapItem")
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("object_detection.protos.StringIntLabelMap"))
-
-
 def test_the_label_map_parses_as_a_string_int_label_map_with_escaped_names(tmp_path, tf):
     from google.protobuf import text_format
 
@@ -235,7 +213,7 @@ def test_the_label_map_parses_as_a_string_int_label_map_with_escaped_names(tmp_p
         "canonical-set-tfrecord-20261125-123005/train/label_map.pbtxt"].decode()
     assert text.startswith('item {\n  name: "car"\n  id: 1\n}\nitem {\n')
     assert "," not in text
-    label_map = text_format.Parse(text, string_int_label_map_class()())
+    label_map = text_format.Parse(text, tfrecord_reader.label_map_class()())
     assert [(item.name, item.id) for item in label_map.item] == [
         (label.name, index) for index, label in enumerate(labels, start=1)]
 

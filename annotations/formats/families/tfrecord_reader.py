@@ -225,7 +225,7 @@ def read_label_map(source: Source, files: list[str]) -> dict[int, str]:
 def parse_label_map(text: str, path: str) -> dict[int, str]:
     from google.protobuf import text_format
 
-    message = _label_map_class()()
+    message = label_map_class()()
     try:
         # OD API label maps may carry keypoints, frequency, ancestors: skipped, not refused.
         text_format.Parse(text, message, allow_unknown_field=True)
@@ -243,8 +243,9 @@ def parse_label_map(text: str, path: str) -> dict[int, str]:
 
 
 @functools.cache
-def _label_map_class() -> type:
-    """The OD API's StringIntLabelMap message (fields as in string_int_label_map.proto)."""
+def label_map_class() -> type:
+    """The OD API's StringIntLabelMap message (fields as in string_int_label_map.proto), built
+    here so that neither reading nor the tests need the OD API installed."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     field = descriptor_pb2.FieldDescriptorProto

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from annotations.formats import registry
-from annotations.formats.io.source import MemorySource, Source
+from annotations.formats.io.source import MemorySource, Source, ZipSource
 from annotations.formats.records import Annotation, ImageRecord
 
 from .canonical import export_canonical, zip_members
@@ -50,3 +50,10 @@ def detect_available(source: Source) -> list[tuple[str, int]]:
         if score > 0:
             scores.append((format_id, score))
     return sorted(scores, key=lambda item: -item[1])
+
+
+def detect_own_export(format_id: str, tmp_path: Path) -> list[tuple[str, int]]:
+    """detect_available over the format's canonical export (a test set, images included)."""
+    target = tmp_path / "out.zip"
+    export_canonical(format_id, str(target), split_ratio=0.34, include_images=True)
+    return detect_available(ZipSource(target))

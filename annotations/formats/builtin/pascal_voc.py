@@ -23,6 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -215,11 +216,13 @@ def _parse_file(root: etree._Element, path: str, image_names: dict[str, str],
                 context: ReadContext) -> _Parsed:
     objects = []
     for obj in root.iterfind("object"):
-        name = _text(obj, "name", path)
-        bndbox = obj.find("bndbox")
+        parts = _children(obj)
+        name = _text(parts, obj, "name", path)
+        bndbox = parts.get("bndbox")
         if bndbox is None:
             raise FormatError(path, "<object> has no <bndbox>", line=obj.sourceline)
-        corners = tuple(_number(bndbox, tag, path) for tag in CORNERS)
+        sides = _children(bndbox)
+        corners = tuple([_number(sides, bndbox, tag, path) for tag in CORNERS])
         objects.append((name, corners, obj.sourceline))
     return _Parsed(path, _file_name(root, path, image_names, context), _size(root, path), objects)
 
@@ -239,26 +242,39 @@ def _size(root: etree._Element, path: str) -> tuple[int, int] | None:
     size = root.find("size")
     if size is None:
         return None
-    width, height = (int(_number(size, tag, path)) for tag in ("width", "height"))
+    sides = _children(size)
+    width, height = (int(_number(sides, size, tag, path)) for tag in ("width", "height"))
     return (width, height) if width > 0 and height > 0 else None
 
 
-def _text(parent: etree._Element, tag: str, path: str) -> str:
-    text = (parent.findtext(tag) or "").strip()
+def _children(parent: etree._Element) -> dict[Any, etree._Element]:
+    """The first child of each tag, as `parent.find(tag)` finds it: one pass over the children
+    instead of a path search per field (a third of reading 10k VOC files went to findtext)."""
+    found: dict[Any, etree._Element] = {}
+    for child in parent:
+        found.setdefault(child.tag, child)
+    return found
+
+
+def _text(children: dict[Any, etree._Element], parent: etree._Element, tag: str,
+          path: str) -> str:
+    child = children.get(tag)
+    text = (child.text or "").strip() if child is not None else ""
     if not text:
         raise FormatError(path, f"<{parent.tag}> has no <{tag}>", line=parent.sourceline)
     return text
 
 
-def _number(parent: etree._Element, tag: str, path: str) -> float:
-    text = _text(parent, tag, path)
+def _number(children: dict[Any, etree._Element], parent: etree._Element, tag: str,
+            path: str) -> float:
+    text = _text(children, parent, tag, path)
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if value != value or value in (float("inf"), float("-inf")):
         raise FormatError(path, f"<{tag}> is not a number: {text!r}",
-                          line=parent.find(tag).sourceline)
+                          line=children[tag].sourceline)
     return value
 
 

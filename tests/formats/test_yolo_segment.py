@@ -138,11 +138,20 @@ def read(files: dict[str, str]):
     ("1 0.1 0.1 0.2 0.2 0.3 0.3",
      "labels/a.txt line 2: class id 1 is not in the class list (1 classes)"),
     ("0 0.1 0.1 0.2 nan 0.3 0.3", "labels/a.txt line 2: NaN or infinite coordinate"),
+    ("0 0.1 inf 0.2 0.2 0.3 0.3", "labels/a.txt line 2: NaN or infinite coordinate"),
+    ("0 0.1 0.1 -inf 0.2 0.3 0.3", "labels/a.txt line 2: NaN or infinite coordinate"),
+    ("0 inf 0.1 -inf 0.2 0.3 0.3", "labels/a.txt line 2: NaN or infinite coordinate"),
 ])
 def test_bad_lines_are_refused_with_the_file_and_line(line, message):
     with pytest.raises(FormatError) as error:
         read({"classes.txt": "lake\n", "labels/a.txt": f"0 0.1 0.1 0.9 0.1 0.5 0.9\n{line}\n"})
     assert str(error.value) == message
+
+
+def test_huge_finite_coordinates_are_not_taken_for_infinite_ones():
+    # Their sum overflows to infinity; each value is still a number (pixels, clamped on import).
+    result = read({"classes.txt": "lake\n", "labels/a.txt": "0 1e308 1e308 1e308 10 80 90\n"})
+    assert result.images[0].annotations[0].polygon == [[1e308, 1e308, 1e308, 10, 80, 90]]
 
 
 def test_coordinates_above_one_are_read_as_pixels_not_refused():

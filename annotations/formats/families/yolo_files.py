@@ -190,6 +190,9 @@ def label_files(source: Source, context: ReadContext) -> Iterator[tuple[str, str
             yield path, images.get(stem) or context.name_for_stem(stem) or stem + ".jpg"
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
 def numbers_of_line(path: str, number: int, fields: list[str], names: list[str],
                     expected: str = "numbers") -> tuple[str, list[float]]:
     """A label line's class name and numbers; a bad id or value is refused with the line."""
@@ -201,7 +204,9 @@ def numbers_of_line(path: str, number: int, fields: list[str], names: list[str],
     if not 0 <= class_id < len(names):
         raise FormatError(path, f"class id {class_id} is not in the class list "
                           f"({len(names)} classes)", line=number)
-    if any(v != v or v in (float("inf"), float("-inf")) for v in values):
+    total = sum(values)  # finite when every value is: one test per line, not one per value
+    if (total != total or total in _INFINITIES) and any(
+            v != v or v in _INFINITIES for v in values):
         raise FormatError(path, "NaN or infinite coordinate", line=number)
     return names[class_id], values
 

@@ -55,6 +55,22 @@ class FormatSpec:
         return self.writes if self.writes is not None else FAMILY_WRITES[self.family]
 
 
+def box_format(id: str, name: str, description: str, **fields: Any) -> FormatSpec:
+    """A box format: written from BoxImages (`write_boxes`, families/boxes.py), in pixels unless
+    `normalized=True` is given."""
+    return FormatSpec(id=id, name=name, family="boxes", description=description,
+                      normalized=fields.pop("normalized", False), box_fast_path=True, **fields)
+
+
+def tfrecord_format(id: str, name: str, family: Family, description: str,
+                    **fields: Any) -> FormatSpec:
+    """A TFRecord format: the records embed the images, TensorFlow writes and reads them, and
+    the TF Object Detection API reads normalized coordinates."""
+    return FormatSpec(id=id, name=name, family=family, description=description,
+                      normalized=fields.pop("normalized", True), images_always_included=True,
+                      needs_tensorflow=True, **fields)
+
+
 @dataclass(slots=True)
 class ExportSet:
     """One set folder being written; its images arrive prepared (family, clamp, scale, names)."""

@@ -14,18 +14,13 @@ from annotations.formats.families import tfrecord_reader, tfrecord_writer
 from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, tfrecord_format
 
-SPEC = FormatSpec(
-    id="classification_tfrecord",
-    name="TFRecord Classification",
-    family="classification",
-    normalized=None,
-    description="tf.train.Example records with the images embedded and their class ids and "
+SPEC = tfrecord_format(
+    "classification_tfrecord", "TFRecord Classification", "classification",
+    "tf.train.Example records with the images embedded and their class ids and "
     "names; for TensorFlow image classifiers.",
-    images_always_included=True,
-    needs_tensorflow=True,
-    skips_empty=True,
+    normalized=None, skips_empty=True,
 )
 LABEL_KEY = "image/class/label"
 TEXT_KEY = "image/class/text"

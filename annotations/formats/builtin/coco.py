@@ -9,19 +9,15 @@ The writer and reader shared by the three COCO variants live in coco_writer.py /
 
 from __future__ import annotations
 
-from annotations.formats.families.coco_reader import read_coco, sniff
+from annotations.formats.families.coco_reader import detect_variant, read_coco
 from annotations.formats.families.coco_writer import write_coco_boxes
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format
 
-SPEC = FormatSpec(
-    id="coco",
-    name="COCO",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="One COCO JSON of boxes per set; pycocotools, Detectron2 and MMDetection read it.",
+SPEC = box_format(
+    "coco", "COCO",
+    "One COCO JSON of boxes per set; pycocotools, Detectron2 and MMDetection read it.",
     normalized_warning="COCO readers expect absolute pixels; normalized boxes will not train.",
 )
 
@@ -35,8 +31,4 @@ def read(source: Source, context: ReadContext) -> ReadResult:
 
 
 def detect(source: Source) -> int:
-    found = sniff(source)
-    if not found.found:
-        return 0
-    # Any COCO file reads as boxes, but a richer variant is the better guess when it applies.
-    return 70 if found.segmentation or found.keypoints else 90
+    return detect_variant(source, "boxes")

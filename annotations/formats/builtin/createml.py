@@ -24,15 +24,11 @@ from annotations.formats.families.coco_check import Checker, show
 from annotations.formats.io import jsonio, jsonstream
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format, put_image
 
-SPEC = FormatSpec(
-    id="createml",
-    name="CreateML",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="A JSON array of images with centre boxes per set; Apple Create ML trains on it.",
+SPEC = box_format(
+    "createml", "CreateML",
+    "A JSON array of images with centre boxes per set; Apple Create ML trains on it.",
     normalized_warning="Create ML expects absolute pixels; normalized boxes will not train.",
 )
 ANNOTATION_FILE = "_annotations.createml.json"

@@ -19,18 +19,13 @@ from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format
 
-SPEC = FormatSpec(
-    id="csv_fourcorner",
-    name="CSV Four Corners",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="One _annotations.csv per set, a row per box with the image size and corner "
+SPEC = box_format(
+    "csv_fourcorner", "CSV Four Corners",
+    "One _annotations.csv per set, a row per box with the image size and corner "
     "coordinates; TensorFlow's generate_tfrecord.py and pandas-based notebooks read it.",
-    skips_empty=True,
-    rename=RenameRules(formula_start=True),
+    skips_empty=True, rename=RenameRules(formula_start=True),
     normalized_warning="Four-corner CSV readers such as generate_tfrecord.py expect pixels and "
     "divide by width/height themselves; fractions will come out wrong.",
 )

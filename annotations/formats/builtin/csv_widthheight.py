@@ -20,18 +20,13 @@ from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.records import ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format
 
-SPEC = FormatSpec(
-    id="csv_widthheight",
-    name="CSV Width Height",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="One _annotations.csv per set, a row per box as top-left corner, width and "
+SPEC = box_format(
+    "csv_widthheight", "CSV Width Height",
+    "One _annotations.csv per set, a row per box as top-left corner, width and "
     "height; spreadsheets, pandas and Datature's tools read it.",
-    skips_empty=True,
-    rename=RenameRules(formula_start=True),
+    skips_empty=True, rename=RenameRules(formula_start=True),
     normalized_warning="Width-height CSV readers expect pixels; fractions will be read as "
     "boxes under one pixel.",
 )

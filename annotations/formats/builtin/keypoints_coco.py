@@ -12,7 +12,7 @@ skeletons from the categories, and from skeletons.json (with flip pairs) when it
 
 from __future__ import annotations
 
-from annotations.formats.families.coco_reader import read_coco, sniff
+from annotations.formats.families.coco_reader import detect_variant, read_coco
 from annotations.formats.families.coco_writer import write_coco_set
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
@@ -40,7 +40,4 @@ def read(source: Source, context: ReadContext) -> ReadResult:
 
 
 def detect(source: Source) -> int:
-    found = sniff(source)
-    if not found.found:
-        return 0
-    return 90 if found.keypoints else 40
+    return detect_variant(source, "keypoints")

@@ -23,17 +23,12 @@ from annotations.formats.families.skeletons_file import read_skeletons_file
 from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, Keypoint, ReadResult, Skeleton
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, tfrecord_format
 
-SPEC = FormatSpec(
-    id="keypoints_tfrecord",
-    name="TFRecord Keypoints",
-    family="keypoints",
-    normalized=True,
-    description="tf.train.Example records with the images embedded, instance boxes and "
+SPEC = tfrecord_format(
+    "keypoints_tfrecord", "TFRecord Keypoints", "keypoints",
+    "tf.train.Example records with the images embedded, instance boxes and "
     "keypoints; the TensorFlow Object Detection API trains keypoint models on them.",
-    images_always_included=True,
-    needs_tensorflow=True,
     ships_skeletons=True,
     normalized_warning="The TF Object Detection API expects normalized keypoints; absolute "
     "pixels will not train.",

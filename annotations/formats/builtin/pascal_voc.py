@@ -35,15 +35,11 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, RenameRules, split_name
 from annotations.formats.numbers import format_normalized
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format, put_image
 
-SPEC = FormatSpec(
-    id="pascal_voc",
-    name="Pascal VOC",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="One XML per image in Annotations/, image lists in ImageSets/Main and "
+SPEC = box_format(
+    "pascal_voc", "Pascal VOC",
+    "One XML per image in Annotations/, image lists in ImageSets/Main and "
     "labelmap.txt; the VOC devkit, detectron2, torchvision, CVAT and LabelImg read it.",
     rename=RenameRules(voc_stem=True),
     normalized_warning="Pascal VOC readers expect whole pixels; Normalized writes fractions, "

@@ -13,7 +13,7 @@ without a segmentation as boxes.
 
 from __future__ import annotations
 
-from annotations.formats.families.coco_reader import read_coco, sniff
+from annotations.formats.families.coco_reader import detect_variant, read_coco
 from annotations.formats.families.coco_writer import write_coco_set
 from annotations.formats.io.source import Source
 from annotations.formats.records import ReadResult
@@ -40,9 +40,4 @@ def read(source: Source, context: ReadContext) -> ReadResult:
 
 
 def detect(source: Source) -> int:
-    found = sniff(source)
-    if not found.found:
-        return 0
-    if found.segmentation:
-        return 80 if found.keypoints else 90
-    return 60
+    return detect_variant(source, "polygons")

@@ -20,23 +20,17 @@ from annotations.formats.families import rle, tfrecord_reader, tfrecord_writer
 from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, tfrecord_format
 
 if TYPE_CHECKING:  # numpy loads where a mask is handled: detecting a format must not load it
     import numpy as np
 
-SPEC = FormatSpec(
-    id="polygon_tfrecord",
-    name="TFRecord Polygon / Masks",
-    family="polygons",
-    writes={"box": "mask", "polygon": "mask", "mask": "mask"},  # one PNG mask per object
-    normalized=True,
-    description="tf.train.Example records with the images embedded and one PNG instance mask per "
+SPEC = tfrecord_format(
+    "polygon_tfrecord", "TFRecord Polygon / Masks", "polygons",
+    "tf.train.Example records with the images embedded and one PNG instance mask per "
     "object; the TensorFlow Object Detection API trains Mask R-CNN on them.",
-    images_always_included=True,
-    needs_tensorflow=True,
-    normalized_warning="The TF Object Detection API expects normalized boxes; absolute pixels "
-    "will not train.",
+    writes={"box": "mask", "polygon": "mask", "mask": "mask"},  # one PNG mask per object
+    normalized_warning=tfrecord_writer.NORMALIZED_WARNING,
 )
 MASK_KEY = "image/object/mask"
 

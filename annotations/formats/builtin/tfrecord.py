@@ -15,19 +15,13 @@ from annotations.formats.families import tfrecord_reader, tfrecord_writer
 from annotations.formats.families.tfrecord_reader import LabelNames, RecordView
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, tfrecord_format
 
-SPEC = FormatSpec(
-    id="tfrecord",
-    name="TFRecord",
-    family="boxes",
-    normalized=True,
-    description="tf.train.Example records with the images embedded and a label map; the "
+SPEC = tfrecord_format(
+    "tfrecord", "TFRecord", "boxes",
+    "tf.train.Example records with the images embedded and a label map; the "
     "TensorFlow Object Detection API trains on them.",
-    images_always_included=True,
-    needs_tensorflow=True,
-    normalized_warning="The TF Object Detection API expects normalized boxes; absolute pixels "
-    "will not train.",
+    normalized_warning=tfrecord_writer.NORMALIZED_WARNING,
 )
 
 

@@ -18,17 +18,13 @@ from annotations.formats.families import yolo_files
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
 from annotations.formats.records import Annotation, ReadResult
-from annotations.formats.spec import ExportRoot, ExportSet, FormatSpec, ReadContext, ZipSink
+from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink, box_format
 
-SPEC = FormatSpec(
-    id="yolo_darknet",
-    name="YOLO Darknet",
-    family="boxes",
-    box_fast_path=True,
-    writes_root=True,
-    normalized=True,
-    description="One .txt of normalized centre boxes per image, classes.txt and data.yaml; "
+SPEC = box_format(
+    "yolo_darknet", "YOLO Darknet",
+    "One .txt of normalized centre boxes per image, classes.txt and data.yaml; "
     "Ultralytics and Darknet train on it.",
+    normalized=True, writes_root=True,
     normalized_warning="YOLO readers expect normalized coordinates; absolute pixels will "
     "not train.",
 )
@@ -70,12 +66,8 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     files = source.files()
     names = yolo_files.class_names(source, files) or list(context.labels)
     parsed = yolo_files.read_label_files(source, context, names, _check_line, "4 numbers")
-    # Ultralytics always writes fractions; a file with any value above 1 was written in pixels.
-    normalized = yolo_files.are_fractions(v for _, _, lines in parsed for _, _, values in lines
-                                          for v in values)
     result = ReadResult(images=[], labels=names)
-    for _, lines, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)",
-                                                           normalized):
+    for _, lines, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)"):
         image.annotations = [Annotation(label=label, kind="box",
                                         box=yolo_files.centre_box(*values, scale))
                              for _, label, values in lines]

@@ -24,15 +24,11 @@ from annotations.formats.io.source import Source
 from annotations.formats.naming import RenameRules
 from annotations.formats.numbers import format_normalized
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
-from annotations.formats.spec import ExportSet, FormatSpec, ReadContext, ZipSink, put_image
+from annotations.formats.spec import ExportSet, ReadContext, ZipSink, box_format, put_image
 
-SPEC = FormatSpec(
-    id="yolo_keras_pytorch",
-    name="YOLO Keras PyTorch",
-    family="boxes",
-    box_fast_path=True,
-    normalized=False,
-    description="One _annotations.txt per set, a line per image with x1,y1,x2,y2,class pixel "
+SPEC = box_format(
+    "yolo_keras_pytorch", "YOLO Keras PyTorch",
+    "One _annotations.txt per set, a line per image with x1,y1,x2,y2,class pixel "
     "boxes, plus _classes.txt; keras-yolo3 and PyTorch YOLOv3/v4 loaders read it.",
     rename=RenameRules(whitespace=True),
     normalized_warning="YOLO Keras readers expect whole pixels; Normalized writes fractions, "

@@ -15,6 +15,8 @@ each class a skeleton of points kp0…kp(k-1) unless a skeletons.json or the dat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
 from annotations.formats.io.source import Source
@@ -126,13 +128,14 @@ def read(source: Source, context: ReadContext) -> ReadResult:
                               line=number)
 
     parsed = yolo_files.read_label_files(source, context, names, check, "numbers")
-    coordinates = (v for _, _, lines in parsed for _, _, values in lines
-                   for i, v in enumerate(values) if i < 4 or (i - 4) % ndim < 2)
-    normalized = yolo_files.are_fractions(coordinates)
     result = ReadResult(images=[], labels=names)
     used: dict[str, None] = {}
+
+    def coordinates(values: list[float]) -> Iterator[float]:  # the box, each point's x and y
+        return (v for i, v in enumerate(values) if i < 4 or (i - 4) % ndim < 2)
+
     for path, lines, image, (sx, sy) in yolo_files.placed_images(
-            parsed, context, result, "keypoint instance(s)", normalized):
+            parsed, context, result, "keypoint instance(s)", coordinates):
         for number, label, values in lines:
             points = [_point(values[4 + i * ndim:4 + (i + 1) * ndim], sx, sy, path, number)
                       for i in range(k)]

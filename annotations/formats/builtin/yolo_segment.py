@@ -84,11 +84,9 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     files = source.files()
     names = yolo_files.class_names(source, files) or list(context.labels)
     parsed = yolo_files.read_label_files(source, context, names, _check_line, "coordinates")
-    normalized = yolo_files.are_fractions(v for _, _, lines in parsed for _, _, values in lines
-                                          for v in values)
     result = ReadResult(images=[], labels=names)
     for _, lines, image, (sx, sy) in yolo_files.placed_images(parsed, context, result,
-                                                              "shape(s)", normalized):
+                                                              "shape(s)"):
         for _, label, values in lines:
             if len(values) == 4:  # a detection line: cx cy w h
                 image.annotations.append(Annotation(

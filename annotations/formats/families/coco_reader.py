@@ -76,6 +76,19 @@ def sniff(source: Source) -> Sniff:
     return result
 
 
+def detect_variant(source: Source, mode: Mode) -> int:
+    """How sure the COCO variant `mode` is of `source`: any COCO file reads as boxes, but the
+    variant whose fields the file fills is the better guess."""
+    found = sniff(source)
+    if not found.found:
+        return 0
+    if mode == "boxes":
+        return 70 if found.segmentation or found.keypoints else 90
+    if mode == "polygons":
+        return (80 if found.keypoints else 90) if found.segmentation else 60
+    return 90 if found.keypoints else 40
+
+
 def _json_files(source: Source) -> list[str]:
     return [p for p in source.files()
             if p.lower().endswith(".json") and posixpath.basename(p) not in NOT_COCO]

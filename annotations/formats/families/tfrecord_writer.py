@@ -24,6 +24,8 @@ from annotations.formats.spec import ExportSet, ZipSink
 SHARD_LIMIT = 1 << 30  # bytes; a module constant so tests can shard with a tiny limit
 RECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".record")
 LABEL_MAP = "label_map.pbtxt"
+NORMALIZED_WARNING = ("The TF Object Detection API expects normalized boxes; absolute pixels "
+                      "will not train.")
 FRAME_BYTES = 16  # TFRecord framing per record: length (8), its CRC (4), the data's CRC (4)
 
 Features = dict[str, tuple[str, list]]  # key -> ("bytes" | "int" | "float", values)

@@ -222,14 +222,19 @@ def are_fractions(values: Iterable[float]) -> bool:
 
 
 def placed_images(parsed: list[tuple[str, str, list]], context: ReadContext,
-                  result: ReadResult, what: str, normalized: bool
+                  result: ReadResult, what: str,
+                  coordinates: Callable[[list[float]], Iterable[float]] = iter,
                   ) -> Iterator[tuple[str, list, ImageRecord, tuple[float, float]]]:
     """(label file, its lines, the image's record, the coordinates' scale) for every label file
     whose image has a known size; each record is appended to `result`, for the reader to fill.
+    `coordinates(numbers)` picks a line's coordinates (pose lines also hold visibilities).
 
     A file whose image is not in the dataset is not an error: a Roboflow zip may hold a valid/
     set whose images were not uploaded. The image is reported as unmatched (a note); its shapes
     cannot be placed without its size."""
+    # Ultralytics always writes fractions; a set with any coordinate above 1 was written in pixels.
+    normalized = are_fractions(v for _, _, lines in parsed for _, _, values in lines
+                               for v in coordinates(values))
     for path, file_name, lines in parsed:
         size = context.size_of(file_name)
         if size is None:

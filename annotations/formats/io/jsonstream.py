@@ -146,6 +146,16 @@ class _Blocks:
             raise _Fallback
         self.pos += 1
 
+    def at_end(self, closing: bytes) -> bool:
+        """Past the `,` after an item (False) or the container's `closing` byte (True)."""
+        following = self.next_byte()
+        self.pos += 1
+        if following == closing:
+            return True
+        if following != b",":
+            raise _Fallback
+        return False
+
     def blocks(self) -> Iterator[list]:
         """The items of the array starting here, a block at a time; the window ends just past
         its `]`."""
@@ -157,12 +167,8 @@ class _Blocks:
             if self.next_byte() != b"{":
                 raise _Fallback  # only arrays of objects are cut into blocks
             yield self._block()
-            following = self.next_byte()
-            self.pos += 1
-            if following == b"]":
+            if self.at_end(b"]"):
                 return
-            if following != b",":
-                raise _Fallback
 
     def _block(self) -> list:
         """The whole items in the next block; a block grows until it holds one."""
@@ -200,13 +206,7 @@ class _Blocks:
         """After the top-level value of `read`: the object's other keys and values, then the end
         of the file (a document cut short or with text after it is not read as valid; `read`
         given again goes to the item parser, which reads both)."""
-        while True:
-            following = self.next_byte()
-            self.pos += 1
-            if following == b"}":
-                break
-            if following != b",":
-                raise _Fallback
+        while not self.at_end(b"}"):
             if self.key() == read:
                 raise _Fallback
             self.skip_value()
@@ -327,12 +327,8 @@ class TopLevel:
             key = blocks.key()
             yield key, blocks.base + blocks.pos
             blocks.skip_value()
-            following = blocks.next_byte()
-            blocks.pos += 1
-            if following == b"}":
+            if blocks.at_end(b"}"):
                 return
-            if following != b",":
-                raise _Fallback
 
     def close(self) -> None:
         if self._handle is not None:

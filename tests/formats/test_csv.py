@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,8 @@ from annotations.formats import registry
 from annotations.formats.builtin import csv_classification, csv_fourcorner, csv_widthheight
 from annotations.formats.errors import FormatError
 from annotations.formats.families.csv_common import read_text_cell, text_cell
+from annotations.formats.io.reading import read_by_set
+from annotations.formats.io.source import MemorySource
 from annotations.formats.io.zipout import ZipOut
 from annotations.formats.pipeline import write_prepared_set
 from annotations.formats.records import Label
@@ -195,6 +198,56 @@ def test_readers_reject_bad_input_with_the_file_line_and_problem(module, data, m
     with pytest.raises(FormatError) as error:
         module.read(memory({"train/_annotations.csv": data}), SIZES)
     assert str(error.value) == f"train/_annotations.csv{message}"
+
+
+class _StreamOnly(MemorySource):
+    """A source whose files can only be streamed: reading one whole fails the test."""
+
+    def read(self, path: str) -> bytes:
+        raise AssertionError(f"{path} was read whole")
+
+    def open(self, path: str):
+        return io.BytesIO(self._data[path])
+
+
+@pytest.mark.parametrize("module", [csv_fourcorner, csv_widthheight, csv_classification])
+def test_readers_stream_the_file_rather_than_reading_it_whole(module):
+    data = {csv_fourcorner: "filename,xmin,ymin,xmax,ymax,label\na.jpg,1,2,3,4,car\n",
+            csv_widthheight: "filename,xmin,ymin,width,height,label\na.jpg,1,2,3,4,car\n",
+            csv_classification: "filename,label\na.jpg,car\n"}[module]
+    result = module.read(_StreamOnly({CSV: data.encode()}), SIZES)
+    assert [(i.file_name, [a.label for a in i.annotations]) for i in result.images] == [
+        ("a.jpg", ["car"])]
+
+
+def test_a_csv_that_is_not_utf8_is_refused_with_the_byte():
+    data = b"filename,xmin,ymin,xmax,ymax,label\na.jpg,1,2,3,4,caf\xe9\n"
+    with pytest.raises(FormatError) as error:
+        csv_fourcorner.read(memory({CSV: data}), SIZES)
+    byte = data.index(b"\xe9")
+    assert str(error.value) == f"{CSV}: not UTF-8 text (byte {byte})"
+
+
+def test_box_rows_of_one_image_become_one_record_in_file_order_streamed_or_not():
+    data = ("filename,xmin,ymin,xmax,ymax,label\na.jpg,1,1,2,2,car\nb.jpg,3,3,4,4,bus\n"
+            "a.jpg,5,5,6,6,bus\n")
+    listed = csv_fourcorner.read(memory({CSV: data}), SIZES)
+    streamed = csv_fourcorner.read(memory({CSV: data}),
+                                   replace(SIZES, stream=True))
+    assert isinstance(listed.images, list) and not isinstance(streamed.images, list)
+    for images in (listed.images, list(streamed.images)):
+        assert [(i.file_name, [(a.label, a.box) for a in i.annotations]) for i in images] == [
+            ("a.jpg", [("car", (1.0, 1.0, 2.0, 2.0)), ("bus", (5.0, 5.0, 6.0, 6.0))]),
+            ("b.jpg", [("bus", (3.0, 3.0, 4.0, 4.0))])]
+    assert listed.labels == streamed.labels == ["car", "bus"]
+
+
+def test_notes_of_a_streamed_upload_in_set_folders_are_kept():
+    data = "filename,xmin,ymin,xmax,ymax,label\na.jpg,1,1,2,2,car\nzz.jpg,3,3,4,4,car\n"
+    result = read_by_set(lambda part: csv_fourcorner.read(part, replace(SIZES, stream=True)),
+                         memory({CSV: data}))
+    assert [i.file_name for i in result.images] == ["a.jpg", "zz.jpg"]
+    assert result.notes == ["1 annotated images are not in the dataset: zz.jpg"]
 
 
 def test_classification_reader_groups_tags_per_image_and_strips_the_prefix():

@@ -52,9 +52,15 @@ def read(source: Source, context: ReadContext) -> ReadResult:
 
 
 def _parse_row(table: csv_common.CsvTable, line: int, row: list[str]) -> csv_common.BoxRow:
-    box = tuple(table.number(row, line, column) for column in ("xmin", "ymin", "xmax", "ymax"))
     size = None
     if "width" in table.columns and "height" in table.columns:
-        width, height = (int(table.number(row, line, c)) for c in ("width", "height"))
+        *box, width, height = table.numbers(row, line, _BOX_AND_SIZE)
+        width, height = int(width), int(height)
         size = (width, height) if width > 0 and height > 0 else None
-    return table.text(row, line, "filename"), table.text(row, line, "label"), box, size
+    else:
+        box = table.numbers(row, line, csv_common.BOX_COLUMNS)
+    return (table.text(row, line, "filename"), table.text(row, line, "label"), tuple(box),
+            size)
+
+
+_BOX_AND_SIZE = (*csv_common.BOX_COLUMNS, "width", "height")

@@ -56,7 +56,7 @@ def _parse_row(table: csv_common.CsvTable, line: int, row: list[str]) -> csv_com
     if "xmax" in table.columns or "ymax" in table.columns:
         raise FormatError(table.path, "the header has xmax/ymax columns, so width/height are "
                           "the image's: this is a CSV Four Corners file", line=1)
-    x, y, w, h = (table.number(row, line, c) for c in ("xmin", "ymin", "width", "height"))
+    x, y, w, h = table.numbers(row, line, ("xmin", "ymin", "width", "height"))
     if w < 0 or h < 0:
         raise FormatError(table.path, f"negative box width or height ({w}, {h})", line=line)
     file_name, label = table.text(row, line, "filename"), table.text(row, line, "label")

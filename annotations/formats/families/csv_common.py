@@ -21,13 +21,14 @@ import io
 import math
 import posixpath
 import re
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from annotations.formats.errors import FormatError
 from annotations.formats.families.boxes import BoxImage
-from annotations.formats.io.sizes import SizeLookup, all_fractions, scale_box
+from annotations.formats.io.sizes import SizeLookup, scale_box
 from annotations.formats.io.source import Source
 from annotations.formats.numbers import formatter
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
@@ -132,12 +133,13 @@ def columns_of(header: list[str]) -> dict[str, int]:
 
 @dataclass
 class CsvTable:
-    """One CSV file: its header, where each known column is, and its rows with line numbers."""
+    """One CSV file: its header, where each known column is, and its rows with line numbers
+    (read as they are iterated, once: a million rows never sit in memory as lists)."""
 
     path: str
     header: list[str]
     columns: dict[str, int]
-    rows: list[tuple[int, list[str]]]
+    rows: Iterator[tuple[int, list[str]]]
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if n not in self.columns]
@@ -168,28 +170,48 @@ class CsvTable:
                               f"{cell!r}", line=line)
         return value
 
+    def numbers(self, row: list[str], line: int, columns: tuple[str, ...]) -> tuple[float, ...]:
+        """`number` of each column: one conversion of the row when every cell is a finite number
+        (float() ignores the surrounding spaces `number` strips), else `number`'s message."""
+        try:
+            values = tuple([float(row[self.columns[column]]) for column in columns])
+        except ValueError:
+            values = ()
+        if not values or not math.isfinite(sum(values)):  # a sum may overflow: checked again
+            return tuple([self.number(row, line, column) for column in columns])
+        return values
+
 
 def read_table(source: Source, path: str) -> CsvTable:
-    text = source.text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines (a trailing newline, spreadsheet padding)
-            if header is None:
-                header = row
-                continue
-            if len(row) != len(header):
-                raise FormatError(path, f"expected {len(header)} columns, got {len(row)}",
-                                  line=reader.line_num)
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        raise FormatError(path, f"invalid CSV: {exc}", line=reader.line_num) from None
+    """The file read as a stream: its text never sits in memory whole."""
+    rows = _rows(source, path)
+    header = next(rows, None)
     if header is None:
         raise FormatError(path, "the file is empty (no header row)")
-    return CsvTable(path, header, columns_of(header), rows)
+    return CsvTable(path, header[1], columns_of(header[1]), rows)
+
+
+def _rows(source: Source, path: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every row that is not blank (a trailing newline, spreadsheet
+    padding); every row after the first (the header) has as many cells as the first."""
+    with io.TextIOWrapper(source.open(path), encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        width = None
+        try:
+            for row in reader:
+                if not row or not (row[0].strip() or any(cell.strip() for cell in row)):
+                    continue
+                if width is None:
+                    width = len(row)
+                elif len(row) != width:
+                    raise FormatError(path, f"expected {width} columns, got {len(row)}",
+                                      line=reader.line_num)
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise FormatError(path, f"invalid CSV: {exc}", line=reader.line_num) from None
+        except UnicodeDecodeError:
+            source.text(path)  # read whole, it says at which byte
+            raise
 
 
 def header_of(source: Source, path: str) -> list[str]:
@@ -221,39 +243,80 @@ def detect_csv(source: Source, exact: list[str], required: tuple[str, ...],
 BoxRow = tuple[str, str, tuple[float, float, float, float], tuple[int, int] | None]
 
 
-@dataclass
-class _Image:
-    path: str
-    line: int  # the image's first row, for messages
-    file_name: str
-    size: tuple[int, int] | None  # from the file's own width/height columns
-    boxes: list[tuple[str, tuple[float, float, float, float]]]
-
-
 def read_box_tables(source: Source, context: ReadContext, required: tuple[str, ...],
                     parse_row: Callable[[CsvTable, int, list[str]], BoxRow]) -> ReadResult:
-    """Both box formats: rows -> images (one record per file name per CSV, in first-row order)."""
-    pending: dict[tuple[str, str], _Image] = {}
-    labels: dict[str, None] = {}
+    """Both box formats: rows -> images (one record per file name per CSV, in first-row order).
+    Every row is read and checked before any image is handed over; the images then come one at
+    a time when the import streams (`context.stream`)."""
+    table = _BoxTable()
     for path in csv_files(source):
-        table = read_table(source, path)
-        table.require(*required)
-        for line, row in table.rows:
-            file_name, label, box, size = parse_row(table, line, row)
-            image = pending.setdefault((path, file_name), _Image(path, line, file_name, size, []))
-            image.boxes.append((label, box))
-            labels.setdefault(label, None)
-    normalized = all_fractions([v for i in pending.values() for _, box in i.boxes for v in box])
-    lookup = SizeLookup(source, context)
-    images = []
-    for image in pending.values():
-        if normalized and image.size is None and lookup.size(image.file_name) is None:
-            raise FormatError(image.path, f"no image {image.file_name!r} in the dataset, so its "
-                              "normalized boxes cannot be placed", line=image.line)
-        width, height = image.size or lookup.size_or_unknown(image.file_name)
-        annotations = [Annotation(label=label, kind="box",
-                                  box=scale_box(box, width, height, normalized))
-                       for label, box in image.boxes]
-        images.append(ImageRecord(file_name=image.file_name, width=width, height=height,
-                                  annotations=annotations))
-    return ReadResult(images=images, labels=list(labels), notes=lookup.notes())
+        csv_table = read_table(source, path)
+        csv_table.require(*required)
+        for line, row in csv_table.rows:
+            table.add(path, line, *parse_row(csv_table, line, row))
+    result = ReadResult(images=[], labels=list(table.labels), notes=[])
+    images = table.images(SizeLookup(source, context), result.notes)
+    result.images = images if context.stream else list(images)
+    return result
+
+
+class _BoxTable:
+    """Every row of the box CSVs in flat arrays (about 50 bytes a box, against about a kilobyte
+    as Python objects), grouped into images only when they are handed over."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, str], int] = {}  # (csv, file name) -> image number
+        self.keys: list[tuple[str, str]] = []
+        self.first_lines: list[int] = []  # each image's first row, for messages
+        self.sizes: list[tuple[int, int] | None] = []  # from the file's width/height columns
+        self.labels: dict[str, int] = {}
+        self.row_image, self.row_label = array("q"), array("q")
+        self.coordinates = array("d")  # xmin, ymin, xmax, ymax of each row
+        self.fractions = True  # every coordinate so far within [0, 1] (sizes.all_fractions)
+
+    def add(self, path: str, line: int, file_name: str, label: str,
+            box: tuple[float, float, float, float], size: tuple[int, int] | None) -> None:
+        number = self.index.get((path, file_name))
+        if number is None:
+            number = self.index[path, file_name] = len(self.keys)
+            self.keys.append((path, file_name))
+            self.first_lines.append(line)
+            self.sizes.append(size)
+        self.row_image.append(number)
+        self.row_label.append(self.labels.setdefault(label, len(self.labels)))
+        self.coordinates.extend(box)
+        if self.fractions:  # as sizes.all_fractions, for one finite box
+            self.fractions = 0.0 <= min(box) and max(box) <= 1.0
+
+    def images(self, lookup: SizeLookup, notes: list[str]) -> Iterator[ImageRecord]:
+        normalized = self.fractions and len(self.row_image) > 0
+        names, coordinates = list(self.labels), self.coordinates
+        for number, rows in enumerate(self._rows_by_image()):
+            (path, file_name), size = self.keys[number], self.sizes[number]
+            if normalized and size is None and lookup.size(file_name) is None:
+                raise FormatError(path, f"no image {file_name!r} in the dataset, so its "
+                                  "normalized boxes cannot be placed",
+                                  line=self.first_lines[number])
+            width, height = size or lookup.size_or_unknown(file_name)
+            labels = self.row_label
+            annotations = [Annotation(label=names[labels[row]], kind="box",
+                                      box=scale_box(tuple(coordinates[4 * row:4 * row + 4]),
+                                                    width, height, normalized))
+                           for row in rows]
+            yield ImageRecord(file_name=file_name, width=width, height=height,
+                              annotations=annotations)
+        notes.extend(lookup.notes())
+
+    def _rows_by_image(self) -> Iterator[array]:
+        """Each image's row numbers, in file order (a counting sort over the row arrays)."""
+        starts = array("q", [0]) * (len(self.keys) + 1)
+        for number in self.row_image:
+            starts[number + 1] += 1
+        for number in range(len(self.keys)):
+            starts[number + 1] += starts[number]
+        order, filled = array("q", [0]) * len(self.row_image), array("q", starts)
+        for row, number in enumerate(self.row_image):
+            order[filled[number]] = row
+            filled[number] += 1
+        for number in range(len(self.keys)):
+            yield order[starts[number]:starts[number + 1]]

@@ -54,16 +54,18 @@ def read_by_set(read: Callable[[Source], ReadResult], source: Source) -> ReadRes
         return read(source)
     results = {name: read(part) for name, part in parts.items()}
     streamed = any(not isinstance(r.images, list) for r in results.values())
-    images = _in_sets(results)
+    notes: list[str] = []  # filled once every image is read: a streaming reader notes as it goes
+    images = _in_sets(results, notes)
     return ReadResult(
         images=images if streamed else list(images),
         labels=list(dict.fromkeys(label for r in results.values() for label in r.labels)),
         skeletons=list({s.label: s for r in results.values() for s in r.skeletons}.values()),
-        notes=list(dict.fromkeys(note for r in results.values() for note in r.notes)))
+        notes=notes)
 
 
-def _in_sets(results: dict[str, ReadResult]) -> Iterator[ImageRecord]:
+def _in_sets(results: dict[str, ReadResult], notes: list[str]) -> Iterator[ImageRecord]:
     for name, result in results.items():
         for record in result.images:
             record.set_name = name
             yield record
+    notes.extend(dict.fromkeys(note for r in results.values() for note in r.notes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as StdlibXml
+from dataclasses import replace
 
 import pytest
 
@@ -140,6 +141,20 @@ def test_a_missing_size_is_taken_from_the_dataset_and_a_stem_gets_its_extension(
                      "</annotation>"})
     result = pascal_voc.read(source, ReadContext(image_sizes={"a.png": (30, 20)}))
     assert [(i.file_name, i.width, i.height) for i in result.images] == [("a.png", 30, 20)]
+
+
+def test_an_import_gets_the_images_one_at_a_time_with_the_same_records():
+    source = memory({"Annotations/a.xml": _voc(_obj("car", 1, 2, 30, 40)),
+                     "Annotations/b.xml": "<annotation><filename>b.jpg</filename>"
+                     + _obj("bus", 5, 5, 9, 9) + "</annotation>"})
+    context = ReadContext(image_sizes={"a.jpg": (200, 100)})
+    listed = pascal_voc.read(source, context)
+    streamed = pascal_voc.read(source, replace(context, stream=True))
+    assert isinstance(listed.images, list) and not isinstance(streamed.images, list)
+    assert list(streamed.images) == listed.images
+    assert [i.file_name for i in listed.images] == ["a.jpg", "b.jpg"]
+    assert streamed.notes == listed.notes == [
+        "1 annotated images are not in the dataset: b.jpg"]
 
 
 def test_labelmap_gives_the_class_order():

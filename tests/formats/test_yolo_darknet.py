@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from annotations.formats.builtin import yolo_darknet
+from annotations.formats.builtin import yolo_darknet, yolo_segment
 from annotations.formats.errors import FormatError
 from annotations.formats.io.source import MemorySource
 from annotations.formats.spec import ReadContext
@@ -54,6 +56,23 @@ def test_a_label_file_whose_image_is_not_in_the_dataset_is_reported_not_fatal():
     assert by_name["missing.jpg"].annotations == []
     assert result.notes == ["labels/missing.txt: no image 'missing.jpg' in the dataset; "
                             "its 1 box(es) are skipped"]
+
+
+@pytest.mark.parametrize("module", [yolo_darknet, yolo_segment])
+def test_an_import_gets_the_images_one_at_a_time_with_the_same_records(module):
+    files = {"obj.names": "boat\n", "labels/a.txt": "0 0.5 0.5 0.2 0.1\n0 0.1 0.1 0.1 0.1\n",
+             "labels/missing.txt": "0 0.5 0.5 0.2 0.1\n"}
+    source = MemorySource({k: v.encode() for k, v in files.items()})
+    context = ReadContext(image_sizes={"a.jpg": (200, 100)})
+    listed = module.read(source, context)
+    streamed = module.read(source, replace(context, stream=True))
+    assert isinstance(listed.images, list) and not isinstance(streamed.images, list)
+    assert streamed.notes == []  # a note is known once its image is read
+    assert list(streamed.images) == listed.images
+    assert [len(i.annotations) for i in listed.images] == [2, 0]
+    assert streamed.notes == listed.notes == [
+        "labels/missing.txt: no image 'missing.jpg' in the dataset; its 1 "
+        f"{'box(es)' if module is yolo_darknet else 'shape(s)'} are skipped"]
 
 
 def test_class_names_come_from_data_yaml_when_there_is_no_class_file():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,12 +179,21 @@ def read(source: Source, context: ReadContext) -> ReadResult:
             parsed.append(_parse_file(root, path, image_names, context))
     normalized = all_fractions([v for p in parsed for _, box, _ in p.objects for v in box])
     offset = 0.0 if normalized or _zero_based(parsed) else 1.0
-    lookup = SizeLookup(source, context)
-    images = [_image(p, normalized, offset, lookup) for p in parsed]
     labels = _labelmap(source, files)
     labels += [name for name in dict.fromkeys(n for p in parsed for n, _, _ in p.objects)
                if name not in labels]
-    return ReadResult(images=images, labels=labels, notes=lookup.notes())
+    result = ReadResult(images=[], labels=labels, notes=[])
+    images = _images(parsed, normalized, offset, SizeLookup(source, context), result.notes)
+    result.images = images if context.stream else list(images)
+    return result
+
+
+def _images(parsed: list[_Parsed], normalized: bool, offset: float, lookup: SizeLookup,
+            notes: list[str]) -> Iterator[ImageRecord]:
+    """The records, one at a time (an import streams them); the notes once all are made."""
+    for p in parsed:
+        yield _image(p, normalized, offset, lookup)
+    notes.extend(lookup.notes())
 
 
 def _zero_based(parsed: list[_Parsed]) -> bool:

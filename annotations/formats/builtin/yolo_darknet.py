@@ -17,7 +17,7 @@ from annotations.formats.errors import FormatError
 from annotations.formats.families import yolo_files
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.source import Source
-from annotations.formats.records import Annotation, ReadResult
+from annotations.formats.records import Annotation, ImageRecord, ReadResult
 from annotations.formats.spec import ExportRoot, ExportSet, ReadContext, ZipSink, box_format
 
 SPEC = box_format(
@@ -67,11 +67,15 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     names = yolo_files.class_names(source, files) or list(context.labels)
     parsed = yolo_files.read_label_files(source, context, names, _check_line, "4 numbers")
     result = ReadResult(images=[], labels=names)
-    for _, lines, image, scale in yolo_files.placed_images(parsed, context, result, "box(es)"):
-        image.annotations = [Annotation(label=label, kind="box",
-                                        box=yolo_files.centre_box(*values, scale))
-                             for _, label, values in lines]
+    images = yolo_files.filled_images(parsed, context, result, "box(es)", _fill)
+    result.images = images if context.stream else list(images)
     return result
+
+
+def _fill(path: str, lines: list, image: ImageRecord, scale: tuple[float, float]) -> None:
+    image.annotations = [Annotation(label=label, kind="box",
+                                    box=yolo_files.centre_box(*values, scale))
+                         for _, label, values in lines]
 
 
 def _check_line(path: str, number: int, fields: list[str]) -> None:

@@ -134,15 +134,19 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     def coordinates(values: list[float]) -> Iterator[float]:  # the box, each point's x and y
         return (v for i, v in enumerate(values) if i < 4 or (i - 4) % ndim < 2)
 
-    for path, lines, image, (sx, sy) in yolo_files.placed_images(
-            parsed, context, result, "keypoint instance(s)", coordinates):
+    def fill(path: str, lines: list, image: ImageRecord, scale: tuple[float, float]) -> None:
+        sx, sy = scale
         for number, label, values in lines:
             points = [_point(values[4 + i * ndim:4 + (i + 1) * ndim], sx, sy, path, number)
                       for i in range(k)]
             image.annotations.append(Annotation(
                 label=label, kind="keypoints", keypoints=points,
-                box=yolo_files.centre_box(*values[:4], (sx, sy))))
+                box=yolo_files.centre_box(*values[:4], scale)))
             used[label] = None
+
+    # Read whole: the skeletons (the classes used) are known only once every image is.
+    result.images = list(yolo_files.filled_images(parsed, context, result,
+                                                  "keypoint instance(s)", fill, coordinates))
     pairs = [(i, j) for i, j in enumerate(flip or []) if i < j]
     result.skeletons = [Skeleton(label=name, keypoints=[f"kp{i}" for i in range(k)],
                                  flip_pairs=pairs, inferred=True) for name in used]

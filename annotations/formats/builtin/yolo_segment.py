@@ -85,17 +85,21 @@ def read(source: Source, context: ReadContext) -> ReadResult:
     names = yolo_files.class_names(source, files) or list(context.labels)
     parsed = yolo_files.read_label_files(source, context, names, _check_line, "coordinates")
     result = ReadResult(images=[], labels=names)
-    for _, lines, image, (sx, sy) in yolo_files.placed_images(parsed, context, result,
-                                                              "shape(s)"):
-        for _, label, values in lines:
-            if len(values) == 4:  # a detection line: cx cy w h
-                image.annotations.append(Annotation(
-                    label=label, kind="box", box=yolo_files.centre_box(*values, (sx, sy))))
-                continue
-            ring = [v * (sx if i % 2 == 0 else sy) for i, v in enumerate(values)]
-            image.annotations.append(Annotation(label=label, kind="polygon", polygon=[ring],
-                                                box=polygon_box([ring])))
+    images = yolo_files.filled_images(parsed, context, result, "shape(s)", _fill)
+    result.images = images if context.stream else list(images)
     return result
+
+
+def _fill(path: str, lines: list, image: ImageRecord, scale: tuple[float, float]) -> None:
+    sx, sy = scale
+    for _, label, values in lines:
+        if len(values) == 4:  # a detection line: cx cy w h
+            image.annotations.append(Annotation(
+                label=label, kind="box", box=yolo_files.centre_box(*values, scale)))
+            continue
+        ring = [v * (sx if i % 2 == 0 else sy) for i, v in enumerate(values)]
+        image.annotations.append(Annotation(label=label, kind="polygon", polygon=[ring],
+                                            box=polygon_box([ring])))
 
 
 def _check_line(path: str, number: int, fields: list[str]) -> None:

@@ -35,7 +35,7 @@ from datasets.models import Dataset, Skeleton
 from .cleaning import Fixes, clean_annotation
 from .formats import registry
 from .mapping import annotation_values
-from .matching import ImageIndex, ImportRefused, LabelPlan
+from .matching import ImageIndex, ImportRefused, LabelPlan, has_folder
 from .plans import Plan, PlanWriter
 
 SKELETONS_ONLY = "skeletons"  # an upload holding nothing but skeletons.json (FORMATS.md §5)
@@ -174,8 +174,6 @@ class _PlanBuilder:
         return found
 
     def add_image(self, record) -> None:
-        from .matching import has_folder
-
         self.names.add(record.file_name)
         match = self.index.find(record.file_name)
         if match is None:

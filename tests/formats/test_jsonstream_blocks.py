@@ -3,6 +3,8 @@ the same items, and the same refusals, whatever the text (it hands over what it 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from annotations.formats.errors import FormatError
@@ -61,3 +63,35 @@ def test_items_larger_than_a_block_and_many_blocks():
     found = list(jsonstream.array_items(source, "big.json", "b", index, whole=True))
     assert [item["id"] for item in found] == list(range(100_000))
     assert index.offsets == {"a": 6, "b": index.offsets["b"]}
+
+
+SCAN_PATTERNS = {
+    "segmentation": re.compile(rb'"segmentation"\s*:\s*(?:\{|\[\s*[\[\d.-])'),
+    "keypoints": re.compile(rb'"keypoints"\s*:\s*\[\s*-?[\d.]'),
+    "optional": re.compile(rb'"ab*c"'),
+    "any case": re.compile(rb'"shapes"', re.IGNORECASE),
+}
+SCAN_CASES = [
+    b'{"segmentation": [], "keypoints": []}',
+    b'{"segmentation": [], "x": 1, "segmentation": [[1, 2]]}',  # the key's first match fails
+    b'{"keypoints" : [ -3, 1]}',
+    b'{"ac": 1, "SHAPES": 2}',
+    b'{"abbbc": 1, "Shapes": []}',
+    b'{"segmentation":{"counts": "x"}}',
+    b'["segmentation": [1]]',
+]
+
+
+@pytest.mark.parametrize("text", SCAN_CASES)
+def test_scan_finds_what_the_regular_expressions_find(text):
+    expected = {name for name, pattern in SCAN_PATTERNS.items() if pattern.search(text)}
+    source = MemorySource({"a.json": text})
+    assert jsonstream.scan(source, "a.json", SCAN_PATTERNS, starts=b"{") == (
+        expected if text.startswith(b"{") else set())
+
+
+def test_scan_finds_a_key_that_spans_two_chunks(monkeypatch):
+    monkeypatch.setattr(jsonstream, "CHUNK", 64)
+    text = b'{"x": "' + b"." * 50 + b'", "segmentation": [[1, 2, 3]]}'
+    source = MemorySource({"a.json": text})
+    assert jsonstream.scan(source, "a.json", SCAN_PATTERNS, starts=b"{") == {"segmentation"}

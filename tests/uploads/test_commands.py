@@ -148,3 +148,62 @@ def test_rows_staged_several_per_statement_keep_the_upload_s_order(dataset, tmp_
     kinds = ["polygon" if polygons and i % 2 else "box" for i in range(1, 6)]
     assert [(kind, xmin, geometry is None) for kind, xmin, geometry in rows] == [
         (kind, i, kind == "box") for i, kind in zip(range(1, 6), kinds)]
+
+
+def _coco_file(tmp_path, boxes: int = 3) -> Path:
+    import json
+
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "street.jpg", "width": 640, "height": 480}],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "bus"}],
+        "annotations": [{"id": i, "image_id": 1, "category_id": 1 + i % 2,
+                         "bbox": [i, 2, 10, 18]} for i in range(1, boxes + 1)]}))
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_copy_skips_sqlite_s_reference_checks_and_turns_them_back_on(dataset, tmp_path,
+                                                                         monkeypatch):
+    """SQLite's per-row foreign-key lookups are off for the copy (its JOIN checks the images),
+    on again afterwards, and every written row still points at a real image and label."""
+    from django.db import connection
+
+    from annotations import plans
+
+    seen = []
+    copy = plans._copy_staged
+
+    def copy_and_look(connection_, *args):
+        with connection_.cursor() as cursor:
+            seen.append(cursor.execute("PRAGMA foreign_keys").fetchone()[0])
+        return copy(connection_, *args)
+
+    monkeypatch.setattr(plans, "_copy_staged", copy_and_look)
+    run("import_annotations", "Street", str(_coco_file(tmp_path)), "--yes")
+    assert seen == [0]
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert cursor.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert sorted(Annotation.objects.values_list("label__name", "xmin")) == [
+        ("bus", 1), ("bus", 3), ("car", 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dataset_deleted_before_the_write_is_refused_and_nothing_is_written(dataset,
+                                                                              tmp_path):
+    from annotations.importing import ImportRefused
+    from annotations.plans import plan_apply
+    from annotations.services import analyse
+    from datasets.uploads import open_upload
+
+    source, _ = open_upload(_coco_file(tmp_path))
+    analysis = analyse(source, dataset, None, "instances.json")
+
+    def delete_the_dataset() -> None:  # another user, just before the transaction took the lock
+        Dataset.objects.filter(pk=dataset.pk).delete()
+
+    with pytest.raises(ImportRefused, match="'Street' was deleted; nothing was imported"):
+        plan_apply(dataset=dataset, plan=analysis.plan, guard=delete_the_dataset)
+    assert Dataset.objects.filter(pk=dataset.pk).exists()  # the deletion was rolled back too
+    assert not Annotation.objects.exists() and not Label.objects.exists()

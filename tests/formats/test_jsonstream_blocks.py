@@ -70,6 +70,7 @@ SCAN_PATTERNS = {
     "keypoints": re.compile(rb'"keypoints"\s*:\s*\[\s*-?[\d.]'),
     "optional": re.compile(rb'"ab*c"'),
     "any case": re.compile(rb'"shapes"', re.IGNORECASE),
+    "either": re.compile(rb'"imagePath"|"shapes"'),
 }
 SCAN_CASES = [
     b'{"segmentation": [], "keypoints": []}',
@@ -79,6 +80,7 @@ SCAN_CASES = [
     b'{"abbbc": 1, "Shapes": []}',
     b'{"segmentation":{"counts": "x"}}',
     b'["segmentation": [1]]',
+    b'{"shapes": []}',
 ]
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from lxml import etree
 from annotations.formats.errors import FormatError
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.safexml import parse_untrusted
-from annotations.formats.io.sizes import SizeLookup, all_fractions
+from annotations.formats.io.sizes import SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, RenameRules, split_name
 from annotations.formats.numbers import format_normalized
@@ -158,30 +159,50 @@ def detect(source: Source) -> int:
     return 95 if devkit and any("Annotations/" in f"/{p}" for p in voc) else 85
 
 
-@dataclass
+@dataclass(slots=True)
 class _Parsed:
     path: str
     file_name: str
     size: tuple[int, int] | None  # from <size>; None when absent or zero (LabelImg without image)
-    objects: list[tuple[str, tuple[float, float, float, float], int]]  # label, corners, line
+    names: list[str]  # each object's label
+    corners: array  # each object's xmin, ymin, xmax, ymax in turn: 32 bytes an object
+
+
+@dataclass(slots=True)
+class _Coordinates:
+    """What the whole upload's coordinates say, gathered file by file as they are parsed."""
+
+    any_value: bool = False
+    fractions: bool = True  # every value within [0, 1] (io/sizes.all_fractions)
+    zero_based: bool = False  # some xmin/ymin at 0 or below, or some value not whole
+
+    def add(self, corners: array) -> None:
+        if not corners:
+            return
+        self.any_value = True
+        self.fractions = self.fractions and min(corners) >= 0.0 and max(corners) <= 1.0
+        if not self.zero_based:
+            self.zero_based = (min(min(corners[0::4]), min(corners[1::4])) <= 0
+                               or any(v != int(v) for v in corners))
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
     files = source.files()
     image_names = {split_name(posixpath.basename(p))[0]: posixpath.basename(p)
                    for p in files if p.lower().endswith(IMAGE_EXTENSIONS)}
-    parsed = []
+    parsed, coordinates, names = [], _Coordinates(), {}
     for path in files:
         if not path.lower().endswith(".xml"):
             continue
         root = parse_untrusted(source.read(path), path)
         if root.tag == "annotation":  # other XML in the upload is not ours to judge
-            parsed.append(_parse_file(root, path, image_names, context))
-    normalized = all_fractions([v for p in parsed for _, box, _ in p.objects for v in box])
-    offset = 0.0 if normalized or _zero_based(parsed) else 1.0
+            file = _parse_file(root, path, image_names, context, names)
+            coordinates.add(file.corners)
+            parsed.append(file)
+    normalized = coordinates.any_value and coordinates.fractions
+    offset = 0.0 if normalized or coordinates.zero_based else 1.0
     labels = _labelmap(source, files)
-    labels += [name for name in dict.fromkeys(n for p in parsed for n, _, _ in p.objects)
-               if name not in labels]
+    labels += [name for name in names if name not in labels]
     result = ReadResult(images=[], labels=labels, notes=[])
     images = _images(parsed, normalized, offset, SizeLookup(source, context), result.notes)
     result.images = images if context.stream else list(images)
@@ -196,31 +217,26 @@ def _images(parsed: list[_Parsed], normalized: bool, offset: float, lookup: Size
     notes.extend(lookup.notes())
 
 
-def _zero_based(parsed: list[_Parsed]) -> bool:
-    """1-based whole pixels never hold a 0 (or less) in xmin/ymin, nor a fraction anywhere."""
-    for p in parsed:
-        for _, (x0, y0, x1, y1), _ in p.objects:
-            if x0 <= 0 or y0 <= 0 or any(v != int(v) for v in (x0, y0, x1, y1)):
-                return True
-    return False
-
-
 def _image(p: _Parsed, normalized: bool, offset: float, lookup: SizeLookup) -> ImageRecord:
     size = p.size or lookup.size(p.file_name)
-    if size is None and normalized and p.objects:
+    if size is None and normalized and p.names:
         raise FormatError(p.path, f"no <size> and no image {p.file_name!r} in the dataset, so "
                           "its normalized boxes cannot be placed")
     width, height = size or lookup.size_or_unknown(p.file_name)
     sx, sy = (width, height) if normalized else (1, 1)
+    c = p.corners
     annotations = [Annotation(label=name, kind="box",
-                              box=((x0 - offset) * sx, (y0 - offset) * sy, x1 * sx, y1 * sy))
-                   for name, (x0, y0, x1, y1), _ in p.objects]
+                              box=((c[i] - offset) * sx, (c[i + 1] - offset) * sy,
+                                   c[i + 2] * sx, c[i + 3] * sy))
+                   for name, i in zip(p.names, range(0, len(c), 4))]
     return ImageRecord(file_name=p.file_name, width=width, height=height, annotations=annotations)
 
 
 def _parse_file(root: etree._Element, path: str, image_names: dict[str, str],
-                context: ReadContext) -> _Parsed:
-    objects = []
+                context: ReadContext, labels: dict[str, str]) -> _Parsed:
+    """One file's objects; `labels` holds one copy of each label name (a million boxes share
+    80 strings rather than holding a million)."""
+    names, corners = [], array("d")
     for obj in root.iterfind("object"):
         parts = _children(obj)
         name = _text(parts, obj, "name", path)
@@ -228,9 +244,10 @@ def _parse_file(root: etree._Element, path: str, image_names: dict[str, str],
         if bndbox is None:
             raise FormatError(path, "<object> has no <bndbox>", line=obj.sourceline)
         sides = _children(bndbox)
-        corners = tuple([_number(sides, bndbox, tag, path) for tag in CORNERS])
-        objects.append((name, corners, obj.sourceline))
-    return _Parsed(path, _file_name(root, path, image_names, context), _size(root, path), objects)
+        corners.extend([_number(sides, bndbox, tag, path) for tag in CORNERS])
+        names.append(labels.setdefault(name, name))
+    return _Parsed(path, _file_name(root, path, image_names, context), _size(root, path), names,
+                   corners)
 
 
 def _file_name(root: etree._Element, path: str, image_names: dict[str, str],

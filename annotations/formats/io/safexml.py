@@ -21,18 +21,13 @@ def parse_untrusted(data: bytes, file: str) -> etree._Element:
         raise FormatError(file, f"invalid XML: {exc.msg}", line=exc.lineno) from None
     if root.getroottree().docinfo.doctype:
         raise FormatError(file, "XML with a DOCTYPE or entities is not accepted")
-    for element in root.iter():
-        if _depth(element) > MAX_DEPTH:
-            raise FormatError(file, f"XML nested deeper than {MAX_DEPTH} levels",
-                              line=element.sourceline)
+    deep = _TOO_DEEP(root)
+    if deep:
+        raise FormatError(file, f"XML nested deeper than {MAX_DEPTH} levels",
+                          line=deep[0].sourceline)
     return root
 
 
-def _depth(element: etree._Element) -> int:
-    depth = 0
-    while element is not None:
-        depth += 1
-        element = element.getparent()
-        if depth > MAX_DEPTH:
-            break
-    return depth
+# The elements MAX_DEPTH + 1 levels down (the root is level 1), found in C by libxml2: walking up
+# from every element in Python was a tenth of reading 10k VOC files.
+_TOO_DEEP = etree.XPath("/" + "*/" * MAX_DEPTH + "*")

@@ -55,6 +55,18 @@ def fresh_copy(size: str, kind: str) -> tuple[Path, int]:
     return target, dataset_id
 
 
+def migrated_copy(size: str, kind: str) -> tuple[Path, int, dict[str, str]]:
+    """fresh_copy, given this checkout's schema (indexes change what an insert costs), and the
+    environment that points manage.py at it."""
+    target, dataset_id = fresh_copy(size, kind)
+    env = dict(os.environ, NEXUS_VAR_DIR=str(target), NEXUS_DEBUG="0",
+               DJANGO_SETTINGS_MODULE="nexus.settings.dev")
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+                   cwd=ROOT, env=env, check=True)
+    return target, dataset_id, env
+
+
 def exported(size: str, kind: str, fmt: str) -> Path:
     """The benchmark dataset exported in `fmt` (annotations only), made once."""
     target = OUT / size / "import-files" / f"{kind}-{fmt}.zip"
@@ -83,13 +95,7 @@ def main() -> None:
         coco = exported(args.size, args.kind, args.format)
     walls, peaks = [], []
     for _ in range(args.repeat):
-        target, dataset_id = fresh_copy(args.size, args.kind)
-        env = dict(os.environ, NEXUS_VAR_DIR=str(target), NEXUS_DEBUG="0",
-                   DJANGO_SETTINGS_MODULE="nexus.settings.dev")
-        env.pop("DATABASE_URL", None)
-        # The copy gets this checkout's schema (indexes change what an insert costs); untimed.
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-                       cwd=ROOT, env=env, check=True)
+        target, dataset_id, env = migrated_copy(args.size, args.kind)
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, "manage.py", "import_annotations",
                                     str(dataset_id), str(coco), "--yes",

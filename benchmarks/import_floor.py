@@ -15,7 +15,6 @@ import's checks, preview and all-or-nothing staging cost on top of parsing and w
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from import_bench import COCO_FILES, OUT, ROOT, fresh_copy  # noqa: E402
+from import_bench import COCO_FILES, OUT, migrated_copy  # noqa: E402
 
 ROWS_PER_STATEMENT = 100
 
@@ -93,12 +92,7 @@ def main() -> None:
     walls = []
     for _ in range(args.repeat):
         for drop in ("0", "1"):
-            target, dataset_id = fresh_copy(args.size, "boxes")
-            env = dict(os.environ, NEXUS_VAR_DIR=str(target), NEXUS_DEBUG="0",
-                       DJANGO_SETTINGS_MODULE="nexus.settings.dev")
-            env.pop("DATABASE_URL", None)
-            subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-                           cwd=ROOT, env=env, check=True)
+            target, dataset_id, _ = migrated_copy(args.size, "boxes")
             started = time.perf_counter()
             out = subprocess.run([sys.executable, __file__, "--size", args.size, "--child",
                                   str(target / "nexus.sqlite3"), str(dataset_id), drop],

@@ -137,7 +137,8 @@ def _check_member_name(info: zipfile.ZipInfo) -> str:
         raise UnsafeArchive(f"{info.filename!r} points outside the zip")
     if any(ord(ch) < 32 for ch in name):
         raise UnsafeArchive(f"{info.filename!r} has a control character in its name")
-    return pure.as_posix()
+    posix = pure.as_posix()
+    return name if posix == name else posix  # the zip's own string: one copy per member name
 
 
 class SubSource(Source):

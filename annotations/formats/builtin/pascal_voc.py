@@ -32,7 +32,7 @@ from lxml import etree
 from annotations.formats.errors import FormatError
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.safexml import parse_untrusted
-from annotations.formats.io.sizes import SizeLookup
+from annotations.formats.io.sizes import Fractions, SizeLookup
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, RenameRules, split_name
 from annotations.formats.numbers import format_normalized
@@ -168,20 +168,18 @@ class _Parsed:
     corners: array  # each object's xmin, ymin, xmax, ymax in turn: 32 bytes an object
 
 
-@dataclass(slots=True)
-class _Coordinates:
+class _Coordinates(Fractions):
     """What the whole upload's coordinates say, gathered file by file as they are parsed."""
 
-    any_value: bool = False
-    fractions: bool = True  # every value within [0, 1] (io/sizes.all_fractions)
-    zero_based: bool = False  # some xmin/ymin at 0 or below, or some value not whole
+    __slots__ = ("zero_based",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.zero_based = False  # some xmin/ymin at 0 or below, or some value not whole
 
     def add(self, corners: array) -> None:
-        if not corners:
-            return
-        self.any_value = True
-        self.fractions = self.fractions and min(corners) >= 0.0 and max(corners) <= 1.0
-        if not self.zero_based:
+        super().add(corners)
+        if corners and not self.zero_based:
             self.zero_based = (min(min(corners[0::4]), min(corners[1::4])) <= 0
                                or any(v != int(v) for v in corners))
 
@@ -199,7 +197,7 @@ def read(source: Source, context: ReadContext) -> ReadResult:
             file = _parse_file(root, path, image_names, context, names)
             coordinates.add(file.corners)
             parsed.append(file)
-    normalized = coordinates.any_value and coordinates.fractions
+    normalized = coordinates.normalized
     offset = 0.0 if normalized or coordinates.zero_based else 1.0
     labels = _labelmap(source, files)
     labels += [name for name in names if name not in labels]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from annotations.formats.errors import FormatError
 from annotations.formats.families.boxes import BoxImage
-from annotations.formats.io.sizes import SizeLookup, scale_box
+from annotations.formats.io.sizes import SizeLookup, all_fractions, scale_box
 from annotations.formats.io.source import Source
 from annotations.formats.numbers import formatter
 from annotations.formats.records import Annotation, ImageRecord, ReadResult
@@ -272,7 +272,6 @@ class _BoxTable:
         self.labels: dict[str, int] = {}
         self.row_image, self.row_label = array("q"), array("q")
         self.coordinates = array("d")  # xmin, ymin, xmax, ymax of each row
-        self.fractions = True  # every coordinate so far within [0, 1] (sizes.all_fractions)
 
     def add(self, path: str, line: int, file_name: str, label: str,
             box: tuple[float, float, float, float], size: tuple[int, int] | None) -> None:
@@ -285,11 +284,9 @@ class _BoxTable:
         self.row_image.append(number)
         self.row_label.append(self.labels.setdefault(label, len(self.labels)))
         self.coordinates.extend(box)
-        if self.fractions:  # as sizes.all_fractions, for one finite box
-            self.fractions = 0.0 <= min(box) and max(box) <= 1.0
 
     def images(self, lookup: SizeLookup, notes: list[str]) -> Iterator[ImageRecord]:
-        normalized = self.fractions and len(self.row_image) > 0
+        normalized = all_fractions(self.coordinates)
         names, coordinates = list(self.labels), self.coordinates
         for number, rows in enumerate(self._rows_by_image()):
             (path, file_name), size = self.keys[number], self.sizes[number]

@@ -9,7 +9,7 @@ missing or malformed one is ignored, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from annotations.formats.io.manifest import manifest_list, manifests
 from annotations.formats.io.source import Source
@@ -64,13 +64,35 @@ def _renames(source: Source) -> dict[str, str]:
     return renamed
 
 
-def all_fractions(values: list[float]) -> bool:
+class Fractions:
+    """Whether coordinates look normalized (`all_fractions`), decided piece by piece by a reader
+    that keeps no list of every value (one file's values at a time)."""
+
+    __slots__ = ("seen", "within")
+
+    def __init__(self) -> None:
+        self.seen, self.within = False, True
+
+    def add(self, values: Sequence[float]) -> None:
+        """Some more of the upload's coordinates (finite numbers: readers refuse the others)."""
+        if values:
+            self.seen = True
+            self.within = self.within and 0.0 <= min(values) and max(values) <= 1.0
+
+    @property
+    def normalized(self) -> bool:
+        return self.seen and self.within
+
+
+def all_fractions(values: Sequence[float]) -> bool:
     """True when coordinates look normalized: every value within [0, 1].
 
     Decided over the whole upload, because one tool wrote it: in pixels a box inside [0, 1] is at
     most one pixel, so an upload of only such boxes is taken as fractions. An upload with no boxes
     at all is taken as pixels (nothing to scale either way)."""
-    return bool(values) and all(0.0 <= v <= 1.0 for v in values)
+    fractions = Fractions()
+    fractions.add(values)
+    return fractions.normalized
 
 
 def scale_box(box: tuple[float, float, float, float], width: int, height: int,

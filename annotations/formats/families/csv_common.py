@@ -261,16 +261,18 @@ def read_box_tables(source: Source, context: ReadContext, required: tuple[str, .
 
 
 class _BoxTable:
-    """Every row of the box CSVs in flat arrays (about 50 bytes a box, against about a kilobyte
-    as Python objects), grouped into images only when they are handed over."""
+    """Every row of the box CSVs in flat arrays (about 40 bytes a box, against about a kilobyte
+    as Python objects), grouped into images only when they are handed over. Numbers that count
+    rows, lines or labels are 32-bit ("i"): no CSV holds 2**31 rows."""
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, str], int] = {}  # (csv, file name) -> image number
         self.keys: list[tuple[str, str]] = []
-        self.first_lines: list[int] = []  # each image's first row, for messages
+        self.first_lines = array("i")  # each image's first row, for messages
         self.sizes: list[tuple[int, int] | None] = []  # from the file's width/height columns
+        self._distinct_sizes: dict[tuple[int, int], tuple[int, int]] = {}  # one tuple per size
         self.labels: dict[str, int] = {}
-        self.row_image, self.row_label = array("q"), array("q")
+        self.row_image, self.row_label = array("i"), array("i")
         self.coordinates = array("d")  # xmin, ymin, xmax, ymax of each row
 
     def add(self, path: str, line: int, file_name: str, label: str,
@@ -280,7 +282,7 @@ class _BoxTable:
             number = self.index[path, file_name] = len(self.keys)
             self.keys.append((path, file_name))
             self.first_lines.append(line)
-            self.sizes.append(size)
+            self.sizes.append(size and self._distinct_sizes.setdefault(size, size))
         self.row_image.append(number)
         self.row_label.append(self.labels.setdefault(label, len(self.labels)))
         self.coordinates.extend(box)
@@ -306,12 +308,12 @@ class _BoxTable:
 
     def _rows_by_image(self) -> Iterator[array]:
         """Each image's row numbers, in file order (a counting sort over the row arrays)."""
-        starts = array("q", [0]) * (len(self.keys) + 1)
+        starts = array("i", [0]) * (len(self.keys) + 1)
         for number in self.row_image:
             starts[number + 1] += 1
         for number in range(len(self.keys)):
             starts[number + 1] += starts[number]
-        order, filled = array("q", [0]) * len(self.row_image), array("q", starts)
+        order, filled = array("i", [0]) * len(self.row_image), array("i", starts)
         for row, number in enumerate(self.row_image):
             order[filled[number]] = row
             filled[number] += 1

@@ -32,7 +32,7 @@ from lxml import etree
 from annotations.formats.errors import FormatError
 from annotations.formats.families.boxes import BoxImage
 from annotations.formats.io.safexml import parse_untrusted
-from annotations.formats.io.sizes import Fractions, SizeLookup
+from annotations.formats.io.sizes import SizeLookup, all_fractions
 from annotations.formats.io.source import Source
 from annotations.formats.naming import IMAGE_EXTENSIONS, RenameRules, split_name
 from annotations.formats.numbers import format_normalized
@@ -164,77 +164,81 @@ class _Parsed:
     path: str
     file_name: str
     size: tuple[int, int] | None  # from <size>; None when absent or zero (LabelImg without image)
-    names: list[str]  # each object's label
-    corners: array  # each object's xmin, ymin, xmax, ymax in turn: 32 bytes an object
+    first: int  # its objects are the read's objects first to last (exclusive)
+    last: int
 
 
-class _Coordinates(Fractions):
-    """What the whole upload's coordinates say, gathered file by file as they are parsed."""
+class _Objects:
+    """Every file's objects of one read, in a list and an array the files share: about 40 bytes
+    an object (a list and an array of each file's own cost every file about 300 bytes more)."""
 
-    __slots__ = ("zero_based",)
+    __slots__ = ("names", "corners", "distinct")
 
     def __init__(self) -> None:
-        super().__init__()
-        self.zero_based = False  # some xmin/ymin at 0 or below, or some value not whole
+        self.names: list[str] = []  # each object's label
+        self.corners = array("d")  # each object's xmin, ymin, xmax, ymax in turn
+        # One copy of each label name and image size: a million boxes share 80 strings.
+        self.distinct: dict = {}
 
-    def add(self, corners: array) -> None:
-        super().add(corners)
-        if corners and not self.zero_based:
-            self.zero_based = (min(min(corners[0::4]), min(corners[1::4])) <= 0
-                               or any(v != int(v) for v in corners))
+    def zero_based(self) -> bool:
+        """Some xmin/ymin at 0 or below, or some value not whole: not LabelImg's 1-based pixels."""
+        corners = self.corners
+        return bool(corners) and (min(min(corners[0::4]), min(corners[1::4])) <= 0
+                                  or any(v != int(v) for v in corners))
 
 
 def read(source: Source, context: ReadContext) -> ReadResult:
     files = source.files()
     image_names = {split_name(posixpath.basename(p))[0]: posixpath.basename(p)
                    for p in files if p.lower().endswith(IMAGE_EXTENSIONS)}
-    parsed, coordinates, names = [], _Coordinates(), {}
+    parsed, objects = [], _Objects()
     for path in files:
         if not path.lower().endswith(".xml"):
             continue
         root = parse_untrusted(source.read(path), path)
         if root.tag == "annotation":  # other XML in the upload is not ours to judge
-            file = _parse_file(root, path, image_names, context, names)
-            coordinates.add(file.corners)
-            parsed.append(file)
-    normalized = coordinates.normalized
-    offset = 0.0 if normalized or coordinates.zero_based else 1.0
+            parsed.append(_parse_file(root, path, image_names, context, objects))
+    normalized = all_fractions(objects.corners)
+    offset = 0.0 if normalized or objects.zero_based() else 1.0
     labels = _labelmap(source, files)
-    labels += [name for name in names if name not in labels]
+    labels += [name for name in dict.fromkeys(objects.names) if name not in labels]
     result = ReadResult(images=[], labels=labels, notes=[])
-    images = _images(parsed, normalized, offset, SizeLookup(source, context), result.notes)
+    images = _images(parsed, objects, normalized, offset, SizeLookup(source, context),
+                     result.notes)
     result.images = images if context.stream else list(images)
     return result
 
 
-def _images(parsed: list[_Parsed], normalized: bool, offset: float, lookup: SizeLookup,
-            notes: list[str]) -> Iterator[ImageRecord]:
+def _images(parsed: list[_Parsed], objects: _Objects, normalized: bool, offset: float,
+            lookup: SizeLookup, notes: list[str]) -> Iterator[ImageRecord]:
     """The records, one at a time (an import streams them); the notes once all are made."""
     for p in parsed:
-        yield _image(p, normalized, offset, lookup)
+        yield _image(p, objects, normalized, offset, lookup)
     notes.extend(lookup.notes())
 
 
-def _image(p: _Parsed, normalized: bool, offset: float, lookup: SizeLookup) -> ImageRecord:
+def _image(p: _Parsed, objects: _Objects, normalized: bool, offset: float,
+           lookup: SizeLookup) -> ImageRecord:
     size = p.size or lookup.size(p.file_name)
-    if size is None and normalized and p.names:
+    if size is None and normalized and p.last > p.first:
         raise FormatError(p.path, f"no <size> and no image {p.file_name!r} in the dataset, so "
                           "its normalized boxes cannot be placed")
     width, height = size or lookup.size_or_unknown(p.file_name)
     sx, sy = (width, height) if normalized else (1, 1)
-    c = p.corners
+    c = objects.corners
     annotations = [Annotation(label=name, kind="box",
                               box=((c[i] - offset) * sx, (c[i + 1] - offset) * sy,
                                    c[i + 2] * sx, c[i + 3] * sy))
-                   for name, i in zip(p.names, range(0, len(c), 4))]
+                   for name, i in zip(objects.names[p.first:p.last],
+                                      range(4 * p.first, 4 * p.last, 4))]
     return ImageRecord(file_name=p.file_name, width=width, height=height, annotations=annotations)
 
 
 def _parse_file(root: etree._Element, path: str, image_names: dict[str, str],
-                context: ReadContext, labels: dict[str, str]) -> _Parsed:
-    """One file's objects; `labels` holds one copy of each label name (a million boxes share
-    80 strings rather than holding a million)."""
-    names, corners = [], array("d")
+                context: ReadContext, objects: _Objects) -> _Parsed:
+    """One file's objects, appended to `objects`."""
+    names, corners, distinct = objects.names, objects.corners, objects.distinct
+    first = len(names)
     for obj in root.iterfind("object"):
         parts = _children(obj)
         name = _text(parts, obj, "name", path)
@@ -243,9 +247,10 @@ def _parse_file(root: etree._Element, path: str, image_names: dict[str, str],
             raise FormatError(path, "<object> has no <bndbox>", line=obj.sourceline)
         sides = _children(bndbox)
         corners.extend([_number(sides, bndbox, tag, path) for tag in CORNERS])
-        names.append(labels.setdefault(name, name))
-    return _Parsed(path, _file_name(root, path, image_names, context), _size(root, path), names,
-                   corners)
+        names.append(distinct.setdefault(name, name))
+    size = _size(root, path)
+    return _Parsed(path, _file_name(root, path, image_names, context),
+                   size and distinct.setdefault(size, size), first, len(names))
 
 
 def _file_name(root: etree._Element, path: str, image_names: dict[str, str],

@@ -275,7 +275,7 @@ class LabelLines:
     __slots__ = ("numbers", "labels", "values", "ends")
 
     def __init__(self) -> None:
-        self.numbers = array("q")  # each line's number in its file
+        self.numbers = array("i")  # each line's number in its file
         self.labels: list[str] = []  # each line's class name
         self.values = array("d")  # every line's numbers in turn
         self.ends = array("q")  # where each line's numbers end

@@ -64,35 +64,14 @@ def _renames(source: Source) -> dict[str, str]:
     return renamed
 
 
-class Fractions:
-    """Whether coordinates look normalized (`all_fractions`), decided piece by piece by a reader
-    that keeps no list of every value (one file's values at a time)."""
-
-    __slots__ = ("seen", "within")
-
-    def __init__(self) -> None:
-        self.seen, self.within = False, True
-
-    def add(self, values: Sequence[float]) -> None:
-        """Some more of the upload's coordinates (finite numbers: readers refuse the others)."""
-        if values:
-            self.seen = True
-            self.within = self.within and 0.0 <= min(values) and max(values) <= 1.0
-
-    @property
-    def normalized(self) -> bool:
-        return self.seen and self.within
-
-
 def all_fractions(values: Sequence[float]) -> bool:
     """True when coordinates look normalized: every value within [0, 1].
 
     Decided over the whole upload, because one tool wrote it: in pixels a box inside [0, 1] is at
     most one pixel, so an upload of only such boxes is taken as fractions. An upload with no boxes
-    at all is taken as pixels (nothing to scale either way)."""
-    fractions = Fractions()
-    fractions.add(values)
-    return fractions.normalized
+    at all is taken as pixels (nothing to scale either way). The values are finite (readers
+    refuse the others), so min and max, which loop in C, decide it."""
+    return len(values) > 0 and 0.0 <= min(values) and max(values) <= 1.0
 
 
 def scale_box(box: tuple[float, float, float, float], width: int, height: int,

@@ -52,20 +52,26 @@ class ImageIndex:
         self.renames = renames or {}
         self.by_name: dict[str, Match] = {}
         self.count = 0
+        # One int object per distinct side and one tuple per distinct size, not one per image:
+        # 100k images of a few sizes would otherwise hold about 12 MB of equal numbers.
+        self._same: dict = {}
+        same = self._same.setdefault
         rows = (Image.objects.filter(dataset=dataset).order_by("position", "id")
                 .values_list("id", "original_name", "width", "height"))
         for pk, name, width, height in rows.iterator(chunk_size=2000):
             self.count += 1
-            match = Match(pk, name, width, height)
+            match = Match(pk, name, same(width, width), same(height, height))
             self.by_name.setdefault(name, match)
             self.by_name.setdefault(_nfc(name), match)
 
     def sizes(self) -> dict[str, tuple[int, int]]:
         """For ReadContext: every spelling a file may use (as stored, NFC and NFD)."""
         sizes: dict[str, tuple[int, int]] = {}
+        same = self._same.setdefault
         for name, match in self.by_name.items():
-            sizes.setdefault(name, (match.width, match.height))
-            sizes.setdefault(unicodedata.normalize("NFD", name), (match.width, match.height))
+            size = same((match.width, match.height), (match.width, match.height))
+            sizes.setdefault(name, size)
+            sizes.setdefault(unicodedata.normalize("NFD", name), size)
         return sizes
 
     def find(self, file_name: str) -> Match | None:

@@ -269,8 +269,9 @@ Parsed = tuple[int, str, list[float]]  # a line's number, class name and numbers
 
 
 class LabelLines:
-    """Every label file's lines of one read, in flat arrays the files share: about 60 bytes a
-    box and 70 a file (arrays of their own cost every file about 400 bytes more)."""
+    """Every label file's lines of one read, in flat arrays the files share: about 50 bytes a
+    box and 70 a file (arrays of their own cost every file about 400 bytes more). Line numbers
+    and positions are 32-bit: a read holds far fewer than 2**31 numbers."""
 
     __slots__ = ("numbers", "labels", "values", "ends")
 
@@ -278,7 +279,7 @@ class LabelLines:
         self.numbers = array("i")  # each line's number in its file
         self.labels: list[str] = []  # each line's class name
         self.values = array("d")  # every line's numbers in turn
-        self.ends = array("q")  # where each line's numbers end
+        self.ends = array("i")  # where each line's numbers end
 
 
 @dataclass(slots=True)
